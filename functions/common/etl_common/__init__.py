@@ -1,0 +1,1 @@
+"""Code shared by the pipeline's functions, deployed as a Lambda layer."""

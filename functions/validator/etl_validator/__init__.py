@@ -1,0 +1,1 @@
+"""CSV validation against per-dataset pandera contracts, streamed with pyarrow."""

@@ -1,0 +1,68 @@
+"""Turn string columns into the contract's Arrow types, one bad value failing one row only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .contract import ColumnSpec
+
+INTEGER = r"^[+-]?\d{1,18}$"
+FLOAT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+TRUE = ["true", "t", "yes", "y", "1"]
+FALSE = ["false", "f", "no", "n", "0"]
+
+
+def arrow_type(column: ColumnSpec) -> pa.DataType:
+    """The Arrow type a contract column is stored as."""
+    if column.decimal:
+        return pa.decimal128(*column.decimal)
+    return {
+        "integer": pa.int64(), "float": pa.float64(), "string": pa.string(),
+        "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us"),
+    }[column.type]
+
+
+def check_type(column: ColumnSpec) -> pa.DataType:
+    """The type pandera checks run on: decimals are compared as floats (narwhals has no decimal)."""
+    return pa.float64() if column.decimal else arrow_type(column)
+
+
+@dataclass
+class CastResult:
+    values: pa.Array
+    bad: pa.Array  # boolean mask: a value was present but is not of the column's type
+
+
+def _with_mask(text: pa.Array, ok: pa.Array, target: pa.DataType) -> CastResult:
+    ok = pc.fill_null(ok, False)
+    present = pc.is_valid(text)
+    values = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), target)
+    return CastResult(values, pc.and_(present, pc.invert(ok)))
+
+
+def cast_column(text: pa.Array, column: ColumnSpec) -> CastResult:
+    """Cast one string column; rows that do not parse come back null and flagged in `bad`."""
+    target = arrow_type(column)
+    if column.type == "string":
+        return CastResult(text, pc.and_(pc.is_valid(text), pc.is_null(text)))
+    trimmed = pc.utf8_trim_whitespace(text)
+    if column.type == "integer":
+        return _with_mask(trimmed, pc.match_substring_regex(trimmed, INTEGER), target)
+    if column.type == "float":
+        return _with_mask(trimmed, pc.match_substring_regex(trimmed, FLOAT), target)
+    if column.decimal:
+        precision, scale = column.decimal
+        whole = precision - scale
+        pattern = rf"^[+-]?\d{{1,{whole}}}(\.\d{{1,{scale}}})?$" if whole else rf"^[+-]?0?\.\d{{1,{scale}}}$"
+        return _with_mask(trimmed, pc.match_substring_regex(trimmed, pattern), target)
+    if column.type == "boolean":
+        lowered = pc.utf8_lower(trimmed)
+        ok = pc.or_(pc.is_in(lowered, pa.array(TRUE)), pc.is_in(lowered, pa.array(FALSE)))
+        values = pc.if_else(ok, pc.is_in(lowered, pa.array(TRUE)), pa.scalar(None, pa.bool_()))
+        return CastResult(values, pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False))))
+    parsed = pc.strptime(trimmed, format=column.format, unit="us", error_is_null=True)
+    values = pc.cast(parsed, target) if column.type == "date" else parsed
+    return CastResult(values, pc.and_(pc.is_valid(text), pc.is_null(parsed)))

@@ -1,0 +1,163 @@
+"""Run a contract's checks over a stream of string batches and fill a Report.
+
+Per-batch checks (types, nulls, ranges, allowed values, patterns) run through pandera's
+pyarrow API; checks that span the file (uniqueness, row counts) keep state here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import narwhals.stable.v1 as nw
+import pandera.pyarrow as pda
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandera.errors import SchemaErrors
+
+from .casting import cast_column, check_type
+from .contract import ColumnSpec, Contract
+from .report import Report
+
+
+REASONS = {
+    "SERIES_CONTAINS_NULLS": "null_value",
+    "DATAFRAME_CHECK": "check_failed",
+    "WRONG_DATATYPE": "wrong_type",
+    "SERIES_CONTAINS_DUPLICATES": "duplicate_value",
+    "COLUMN_NOT_IN_DATAFRAME": "missing_columns",
+}
+
+
+def _pandera_check(name: str, arg: Any) -> pda.Check:
+    factory = getattr(pda.Check, name)
+    return factory(**arg) if isinstance(arg, dict) else factory(arg)
+
+
+def build_schema(contract: Contract) -> pda.DataFrameSchema:
+    """The pandera schema for the typed columns; uniqueness is checked across batches instead."""
+    return pda.DataFrameSchema(
+        {c.name: pda.Column(check_type(c), [_pandera_check(k, v) for k, v in c.checks.items()],
+                            nullable=c.nullable)
+         for c in contract.columns},
+        strict=False,
+    )
+
+
+def _check_label(error) -> str:
+    check = error.check
+    return check if isinstance(check, str) else getattr(check, "error", None) or str(check)
+
+
+class BatchValidator:
+    """Validates batches in file order; call `finish` once the stream is exhausted."""
+
+    def __init__(self, contract: Contract, report: Report) -> None:
+        self.contract, self.report = contract, report
+        self.schema = build_schema(contract)
+        self.rows = 0
+        self._seen: dict[str, set] = {c.name: set() for c in contract.columns if c.unique}
+
+    def validate(self, batch: pa.RecordBatch) -> None:
+        first_row = self.rows + 1
+        self.rows += batch.num_rows
+        row_numbers = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())
+        typed: dict[str, pa.Array] = {}
+        bad_any = pa.array([False] * batch.num_rows) if batch.num_rows else pa.array([], pa.bool_())
+        for column in self.contract.columns:
+            text = batch.column(column.name)
+            result = cast_column(text, column)
+            if pc.any(result.bad).as_py():
+                self.report.add(f"type:{column.type}", column.name, "wrong_type",
+                                pc.filter(row_numbers, result.bad).to_pylist(),
+                                pc.filter(text, result.bad).to_pylist())
+                bad_any = pc.or_(bad_any, result.bad)
+            typed[column.name] = result.values
+        for column in self.contract.columns:
+            if column.unique:
+                self._check_unique(column, typed[column.name], row_numbers)
+        table = pa.table({name: pc.cast(values, check_type(self._spec(name)))
+                          for name, values in typed.items()} | {"__row__": row_numbers})
+        if pc.any(bad_any).as_py():
+            table = table.filter(pc.invert(bad_any))
+        self._run_pandera(table)
+
+    def _spec(self, name: str) -> ColumnSpec:
+        return next(c for c in self.contract.columns if c.name == name)
+
+    def _check_unique(self, column: ColumnSpec, values: pa.Array, rows: pa.Array) -> None:
+        seen = self._seen[column.name]
+        dup_rows, dup_values = [], []
+        for row, value in zip(rows.to_pylist(), values.to_pylist()):
+            if value is None:
+                continue
+            if value in seen:
+                dup_rows.append(row)
+                dup_values.append(value)
+            else:
+                seen.add(value)
+        if dup_rows:
+            self.report.add("unique", column.name, "duplicate_value", dup_rows, dup_values)
+
+    def _run_pandera(self, table: pa.Table) -> None:
+        try:
+            self.schema.validate(table, lazy=True)
+        except SchemaErrors as errors:
+            for error in errors.schema_errors:
+                self._record(table, error)
+
+    def _record(self, table: pa.Table, error) -> None:
+        """Find the failing rows of one pandera error; its narwhals output says which rows."""
+        column = error.column_name or _column_from(error)
+        label = _check_label(error)
+        output = error.check_output
+        reason = REASONS.get(error.reason_code.name if error.reason_code else "", "check_failed")
+        if output is None:
+            cases = error.failure_cases
+            values = cases.column(0).to_pylist() if isinstance(cases, pa.Table) else [cases]
+            self.report.add(label, column, reason, [None] * len(values), values)
+            return
+        frame = nw.from_native(table)
+        if isinstance(output, nw.Expr):
+            mask = frame.select(output.alias("__ok__")).to_native().column("__ok__")
+            if column is not None:
+                mask = pc.or_kleene(mask, pc.is_null(table.column(column)))
+        else:
+            native = output.collect().to_native() if hasattr(output, "collect") else output.to_native()
+            mask = native.column("check_output")
+        failing = pc.invert(pc.fill_null(mask, True))
+        rows = pc.filter(table.column("__row__"), failing).to_pylist()
+        values = (pc.filter(table.column(column), failing).to_pylist() if column
+                  else [None] * len(rows))
+        self.report.add(label, column, reason, rows, values)
+
+    def finish(self) -> None:
+        if self.contract.min_rows is not None and self.rows < self.contract.min_rows:
+            self.report.add("rows.min", None, "too_few_rows", [None],
+                            [f"{self.rows} rows, contract needs at least {self.contract.min_rows}"])
+        if self.contract.max_rows is not None and self.rows > self.contract.max_rows:
+            self.report.add("rows.max", None, "too_many_rows", [None],
+                            [f"{self.rows} rows, contract allows at most {self.contract.max_rows}"])
+
+
+def _column_from(error) -> str | None:
+    """pandera's pyarrow errors name the column only in their failure-case table or message."""
+    cases = error.failure_cases
+    if isinstance(cases, pa.Table) and cases.num_columns == 1 and cases.column_names[0] != "failure_case":
+        return cases.column_names[0]
+    match = re.search(r"column '([^']+)'", str(error))
+    return match.group(1) if match else None
+
+
+def check_header(contract: Contract, header: list[str], report: Report) -> None:
+    """Missing, unexpected and duplicate columns: problems no row-level check can explain."""
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        report.add("header.duplicates", None, "duplicate_columns", [None] * len(duplicates),
+                   duplicates)
+    missing = [c for c in contract.column_names if c not in header]
+    if missing:
+        report.add("header.required", None, "missing_columns", [None] * len(missing), missing)
+    extra = [h for h in header if h not in contract.column_names]
+    if extra and not contract.allow_extra_columns:
+        report.add("header.extra", None, "unexpected_columns", [None] * len(extra), extra)

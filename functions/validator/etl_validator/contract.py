@@ -1,0 +1,217 @@
+"""Dataset contracts: one YAML file per dataset, loaded into a typed, checked form.
+
+A contract is data, not code: adding a dataset means adding a file. Everything that
+reads it (validator, Glue job, catalog) goes through `Contract` so the types agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TYPE_PATTERN = re.compile(r"^(integer|float|string|boolean|date|timestamp|decimal\((\d+),\s*(\d+)\))$")
+CHECKS = {
+    "eq", "ne", "gt", "ge", "lt", "le", "in_range", "isin", "notin",
+    "str_matches", "str_contains", "str_startswith", "str_endswith", "str_length",
+}
+DEFAULT_FORMATS = {"date": "%Y-%m-%d", "timestamp": "%Y-%m-%dT%H:%M:%S"}
+GLUE_TYPES = {"integer": "bigint", "float": "double", "string": "string",
+              "boolean": "boolean", "date": "date", "timestamp": "timestamp"}
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used; the message names the file and the field."""
+
+    def __init__(self, path: str, field_name: str, problem: str) -> None:
+        super().__init__(f"{path}: {field_name}: {problem}")
+        self.path, self.field, self.problem = path, field_name, problem
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str
+    nullable: bool = True
+    unique: bool = False
+    format: str | None = None
+    checks: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def decimal(self) -> tuple[int, int] | None:
+        """(precision, scale) for decimal columns."""
+        match = TYPE_PATTERN.match(self.type)
+        return (int(match.group(2)), int(match.group(3))) if match and match.group(2) else None
+
+    @property
+    def glue_type(self) -> str:
+        """The Hive/Glue catalog type of the column."""
+        return self.type if self.decimal else GLUE_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    delimiter: str = ","
+    quote_char: str = '"'
+    encoding: str = "utf-8"
+    header: bool = True
+    null_values: tuple[str, ...] = ("",)
+
+
+@dataclass(frozen=True)
+class Contract:
+    dataset: str
+    version: int
+    columns: tuple[ColumnSpec, ...]
+    dialect: Dialect = Dialect()
+    allow_extra_columns: bool = False
+    min_rows: int | None = None
+    max_rows: int | None = None
+    partition_by: tuple[str, ...] = ()
+    compression: str = "snappy"
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def for_job(self) -> dict[str, Any]:
+        """The part of the contract the Glue job needs, small enough for a state payload."""
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "columns": [{"name": c.name, "type": c.type, "glue_type": c.glue_type,
+                         "format": c.format} for c in self.columns],
+            "dialect": {"delimiter": self.dialect.delimiter, "quote_char": self.dialect.quote_char,
+                        "encoding": self.dialect.encoding, "header": self.dialect.header,
+                        "null_values": list(self.dialect.null_values)},
+            "partition_by": list(self.partition_by),
+            "compression": self.compression,
+        }
+
+
+def _require(mapping: dict, key: str, kind: type | tuple[type, ...], path: str, where: str) -> Any:
+    if key not in mapping:
+        raise ContractError(path, f"{where}{key}", "is required")
+    value = mapping[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ContractError(path, f"{where}{key}", f"must be {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _optional(mapping: dict, key: str, kind: type | tuple[type, ...], default: Any, path: str,
+              where: str) -> Any:
+    if key not in mapping or mapping[key] is None:
+        return default
+    return _require(mapping, key, kind, path, where)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _column(raw: Any, index: int, path: str) -> ColumnSpec:
+    where = f"columns[{index}]."
+    if not isinstance(raw, dict):
+        raise ContractError(path, f"columns[{index}]", "must be a mapping")
+    name = _require(raw, "name", str, path, where)
+    where = f"columns[{name}]."
+    col_type = _require(raw, "type", str, path, where).strip()
+    match = TYPE_PATTERN.match(col_type)
+    if not match:
+        raise ContractError(path, f"{where}type", f"unknown type {col_type!r}; expected one of "
+                            "integer, float, decimal(p,s), string, boolean, date, timestamp")
+    if match.group(2) and not 0 < int(match.group(3)) <= int(match.group(2)) <= 38:
+        raise ContractError(path, f"{where}type", "decimal needs 0 < scale <= precision <= 38")
+    checks = _optional(raw, "checks", dict, {}, path, where)
+    for name_ in checks:
+        if name_ not in CHECKS:
+            raise ContractError(path, f"{where}checks.{name_}",
+                                f"unknown check; expected one of {', '.join(sorted(CHECKS))}")
+    unknown = set(raw) - {"name", "type", "nullable", "unique", "format", "checks", "description"}
+    if unknown:
+        raise ContractError(path, f"{where}{sorted(unknown)[0]}", "unknown field")
+    return ColumnSpec(
+        name=name,
+        type=col_type,
+        nullable=_optional(raw, "nullable", bool, True, path, where),
+        unique=_optional(raw, "unique", bool, False, path, where),
+        format=_optional(raw, "format", str, DEFAULT_FORMATS.get(col_type), path, where),
+        checks=checks,
+    )
+
+
+def parse_contract(raw: Any, path: str) -> Contract:
+    """Build a Contract from parsed YAML, raising ContractError on the first bad field."""
+    if not isinstance(raw, dict):
+        raise ContractError(path, "(root)", "must be a mapping")
+    raw_columns = _require(raw, "columns", list, path, "")
+    if not raw_columns:
+        raise ContractError(path, "columns", "needs at least one column")
+    columns = tuple(_column(c, i, path) for i, c in enumerate(raw_columns))
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        raise ContractError(path, "columns", "column names must be unique")
+    dialect_raw = _optional(raw, "dialect", dict, {}, path, "")
+    dialect = Dialect(
+        delimiter=_optional(dialect_raw, "delimiter", str, ",", path, "dialect."),
+        quote_char=_optional(dialect_raw, "quote_char", str, '"', path, "dialect."),
+        encoding=_optional(dialect_raw, "encoding", str, "utf-8", path, "dialect."),
+        header=_optional(dialect_raw, "header", bool, True, path, "dialect."),
+        null_values=tuple(_optional(dialect_raw, "null_values", list, [""], path, "dialect.")),
+    )
+    if len(dialect.delimiter) != 1:
+        raise ContractError(path, "dialect.delimiter", "must be one character")
+    rows = _optional(raw, "rows", dict, {}, path, "")
+    parquet = _optional(raw, "parquet", dict, {}, path, "")
+    partition_by = tuple(_optional(parquet, "partition_by", list, [], path, "parquet."))
+    for part in partition_by:
+        if part not in names:
+            raise ContractError(path, "parquet.partition_by", f"{part!r} is not a column")
+    compression = _optional(parquet, "compression", str, "snappy", path, "parquet.")
+    if compression not in {"snappy", "gzip", "zstd", "none"}:
+        raise ContractError(path, "parquet.compression", "must be snappy, gzip, zstd or none")
+    return Contract(
+        dataset=_require(raw, "dataset", str, path, ""),
+        version=_optional(raw, "version", int, 1, path, ""),
+        columns=columns,
+        dialect=dialect,
+        allow_extra_columns=_optional(raw, "allow_extra_columns", bool, False, path, ""),
+        min_rows=_optional(rows, "min", int, None, path, "rows."),
+        max_rows=_optional(rows, "max", int, None, path, "rows."),
+        partition_by=partition_by,
+        compression=compression,
+        description=_optional(raw, "description", str, "", path, ""),
+    )
+
+
+def load_contract(path: Path) -> Contract:
+    """Read and check one contract file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(str(path), "(yaml)", str(exc).replace("\n", " ")) from exc
+    contract = parse_contract(raw, str(path))
+    if contract.dataset != path.stem:
+        raise ContractError(str(path), "dataset", f"must match the file name {path.stem!r}")
+    return contract
+
+
+def find_contract(contracts_dir: Path, dataset: str) -> Contract | None:
+    """The contract for a dataset, or None when no file names it."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", dataset) or dataset.startswith("."):
+        return None
+    for suffix in (".yaml", ".yml"):
+        path = contracts_dir / f"{dataset}{suffix}"
+        if path.is_file():
+            return load_contract(path)
+    return None
+
+
+def load_all(contracts_dir: Path) -> list[Contract]:
+    """Every contract in a folder; used by tests and `etl-local` to fail early on a bad file."""
+    return [load_contract(p) for p in sorted(contracts_dir.glob("*.y*ml"))]

@@ -1,0 +1,64 @@
+"""The validation report: every failed check with its count and the first cases, capped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_CASES = 20
+MAX_VALUE_CHARS = 200
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    text = str(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "..."
+
+
+@dataclass
+class Failure:
+    """One check on one column (or on the file), with how often it failed."""
+
+    check: str
+    column: str | None
+    reason: str
+    count: int = 0
+    cases: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, rows: list[int | None], values: list[Any]) -> None:
+        self.count += len(values)
+        room = MAX_CASES - len(self.cases)
+        for row, value in list(zip(rows, values))[:max(room, 0)]:
+            self.cases.append({"row": row, "value": _clip(value)})
+
+
+@dataclass
+class Report:
+    """Accumulates failures across batches; `to_dict` is the JSON written beside the file."""
+
+    failures: dict[tuple[str, str | None], Failure] = field(default_factory=dict)
+    failed_rows: set[int] = field(default_factory=set)
+    failed_row_overflow: int = 0
+
+    def failure(self, check: str, column: str | None, reason: str) -> Failure:
+        key = (check, column)
+        if key not in self.failures:
+            self.failures[key] = Failure(check=check, column=column, reason=reason)
+        return self.failures[key]
+
+    def add(self, check: str, column: str | None, reason: str, rows: list[int | None],
+            values: list[Any]) -> None:
+        self.failure(check, column, reason).add(rows, values)
+        self.failed_rows.update(r for r in rows if r is not None)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [
+            {"check": f.check, "column": f.column, "reason": f.reason, "count": f.count,
+             "cases": f.cases}
+            for f in self.failures.values()
+        ]
