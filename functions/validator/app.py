@@ -31,8 +31,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     bucket = notification.detail.bucket.name
     key = unquote_plus(notification.detail.object.key)
     logger.append_keys(bucket=bucket, key=key)
+    version_id = notification.detail.object.version_id
+    # "null" is the version of objects written while versioning was off: the latest one.
     summary = validate_object(s3, bucket, key, CONTRACTS_DIR,
-                              version_id=notification.detail.object.version_id)
+                              version_id=None if version_id in (None, "null") else version_id)
     metrics.add_dimension(name="dataset", value=summary["dataset"])
     metrics.add_metric(name="FilesValidated", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="RowsValidated", unit=MetricUnit.Count, value=summary["rows"])

@@ -1,0 +1,97 @@
+"""The few places where moto (pinned below) cannot run this pipeline as AWS would, patched.
+
+Every patch names the gap it fills. `check()` fails loudly when a moto upgrade moves one of
+the patched internals; tests/infra/test_seams.py runs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib.metadata import version
+from typing import Any, Callable
+
+MOTO_VERSION = "5.2.5"
+NEVER = {"progression": "manual", "times": 10**9}
+
+_installed = False
+
+
+def check() -> None:
+    """Raise if the moto internals the seams patch are not where they were in MOTO_VERSION."""
+    if version("moto") != MOTO_VERSION:
+        raise RuntimeError(f"seams are written for moto {MOTO_VERSION}, found {version('moto')}")
+    from moto.awslambda.models import LambdaFunction
+    from moto.glue.models import FakeCrawler, FakeJob
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as aws_sdk, state_task_service_glue as glue_task)
+
+    for owner, name in [(LambdaFunction, "_invoke_lambda"), (FakeCrawler, "start_crawler"),
+                        (FakeJob, "start_job_run"), (glue_task.StateTaskServiceGlue, "__init__")]:
+        if not callable(getattr(owner, name, None)):
+            raise RuntimeError(f"moto internal {owner.__name__}.{name} moved")
+    if not isinstance(getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None), dict):
+        raise RuntimeError("moto internal state_task_service_aws_sdk._SERVICE_ERROR_NAMES moved")
+
+
+def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
+            on_crawl: Callable[[Any], None],
+            on_job_run: Callable[[Any, Any], None]) -> None:
+    """Patch moto once per process; the callbacks are the local stack's real implementations."""
+    global _installed
+    if _installed:
+        return
+    check()
+    from moto.awslambda.models import LambdaFunction
+    from moto.glue.models import FakeCrawler, FakeJob
+    from moto.moto_api import state_manager
+    from moto.stepfunctions.parser.api import HistoryEventType  # noqa: F401  (import check)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as aws_sdk, state_task_service_glue as glue_task)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition)
+
+    # Gap: Lambda invoke needs Docker. Every invoke (API, state machine) passes through here.
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        return on_invoke(self, event if event is not None else {})
+
+    LambdaFunction._invoke_lambda = _invoke_lambda
+
+    # Gap: a started crawler never finishes and never creates tables. Run the stand-in crawl
+    # in the background; the crawl's state only moves when the stand-in says so.
+    state_manager.set_transition("glue::crawl", NEVER)
+    original_start_crawler = FakeCrawler.start_crawler
+
+    def start_crawler(self: Any) -> None:
+        original_start_crawler(self)
+        threading.Thread(target=on_crawl, args=(self,), daemon=True, name=f"crawl-{self.name}").start()
+
+    FakeCrawler.start_crawler = start_crawler
+
+    # Gap: a job run reports SUCCEEDED without running anything. Run the real script.
+    state_manager.set_transition("glue::job_run", NEVER)
+    original_start_job_run = FakeJob.start_job_run
+
+    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
+        run_id = original_start_job_run(self, *args, **kwargs)
+        run = next(r for r in self.job_runs if r.job_run_id == run_id)
+        run.status = "RUNNING"
+        threading.Thread(target=on_job_run, args=(self, run), daemon=True, name=f"job-{run_id[:8]}").start()
+        return run_id
+
+    FakeJob.start_job_run = start_job_run
+
+    # Gap: every Glue `.sync` task fails ('NoneType' object has no attribute 'interrupt_all'):
+    # the callback endpoint is only created for services that allow .waitForTaskToken.
+    original_glue_init = glue_task.StateTaskServiceGlue.__init__
+
+    def glue_init(self: Any) -> None:
+        original_glue_init(self)
+        self._supported_integration_patterns = set(self._supported_integration_patterns) | {
+            ResourceCondition.WaitForTaskToken}
+
+    glue_task.StateTaskServiceGlue.__init__ = glue_init
+
+    # Gap: aws-sdk error names come out lower-case (`glue.CrawlerRunningException`), so a
+    # Retry on `Glue.CrawlerRunningException` never matches. AWS capitalises the service.
+    aws_sdk._SERVICE_ERROR_NAMES.update({"glue": "Glue", "s3": "S3", "sns": "Sns", "sqs": "Sqs"})
+    _installed = True

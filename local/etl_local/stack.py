@@ -1,0 +1,387 @@
+"""The local stack: moto serving the real template, with the seams and runners wired in.
+
+`LocalStack` starts a moto server on 127.0.0.1, deploys `template.yaml` through moto's
+CloudFormation, applies what moto skips (state machine substitutions, Glue resources,
+bucket EventBridge notifications), and bridges EventBridge to Step Functions with an SQS
+target and a poller, the public-API route moto leaves open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import warnings
+import json
+import os
+import re
+import socket
+import tempfile
+import threading
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote_plus
+
+import boto3
+
+from . import seams
+from .crawler import crawl
+from .glue_runner import GlueRunner
+from .lambda_runner import LambdaRunner, LocalFunction
+from .resolve import Resolver
+from .template import ARTIFACT_BUCKET, Template, load_template
+
+REGION = "us-east-1"
+LOCAL_PARAMETERS = {"CrawlerPollSeconds": "1", "CrawlerMaxPolls": "120"}
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _zip_dir(path: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file in sorted(path.rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts:
+                archive.write(file, file.relative_to(path).as_posix())
+    return buffer.getvalue()
+
+
+class LocalStack:
+    """One deployed copy of the pipeline on a local moto server."""
+
+    active: "LocalStack | None" = None
+
+    def __init__(self, root: Path, port: int | None = None, stack_name: str = "etl-local",
+                 parameters: dict[str, str] | None = None, on_event: Callable[[str], None] | None = None) -> None:
+        self.root = root.resolve()
+        self.port = port or _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.stack_name = stack_name
+        self.parameters = LOCAL_PARAMETERS | (parameters or {})
+        self.on_event = on_event
+        self.workdir = Path(tempfile.mkdtemp(prefix="etl-local-"))
+        self.lambdas = LambdaRunner()
+        self.glue_runner = GlueRunner(self.workdir)
+        self.classifiers: dict[str, dict[str, Any]] = {}
+        self.notifications: list[dict[str, Any]] = []
+        self.executions: dict[str, list[str]] = {}
+        self.outputs: dict[str, str] = {}
+        self.faults: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._server = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> "LocalStack":
+        from moto.server import ThreadedMotoServer
+
+        os.environ.update({
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.endpoint,
+            "MOTO_PORT": str(self.port), "MOTO_HOST": "127.0.0.1",
+        })
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/config", method="POST",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())
+        urllib.request.urlopen(request).read()
+        LocalStack.active = self
+        seams.install(lambda fn, event: LocalStack.active._invoke(fn, event),
+                      lambda crawler: LocalStack.active._crawl(crawler),
+                      lambda job, run: LocalStack.active._job_run(job, run))
+        self.session = boto3.session.Session(region_name=REGION)
+        self.deploy()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server:
+            self._server.stop()
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint)
+
+    # -- deploy --------------------------------------------------------------------------------
+    def deploy(self) -> None:
+        tpl = load_template(self.root / "template.yaml", self.parameters)
+        self.template = tpl
+        s3, cfn = self.client("s3"), self.client("cloudformation")
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+        for logical_id, path in {**tpl.code_dirs, **{k: v[0] for k, v in tpl.layer_dirs.items()}}.items():
+            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=f"{logical_id}.zip", Body=_zip_dir(path))
+        for script in tpl.scripts.values():
+            s3.upload_file(str(script), ARTIFACT_BUCKET, script.name)
+        cfn.create_stack(
+            StackName=self.stack_name, TemplateBody=json.dumps(tpl.cfn),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()
+                        if k in tpl.cfn.get("Parameters", {})],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
+        stack = cfn.describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"local deploy failed: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+        physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+                    for r in cfn.describe_stack_resources(StackName=self.stack_name)["StackResources"]
+                    if "LogicalResourceId" in r}
+        self.resolve = Resolver(tpl.cfn, physical, self.parameters, self.stack_name, REGION, self.session)
+        self._deploy_glue(tpl)
+        self._deploy_functions(tpl)
+        self._deploy_state_machines(tpl)
+        self._deploy_buckets(tpl)
+        self._deploy_notifications(tpl)
+        self._deploy_rules(tpl)
+        self.outputs = {k: str(self.resolve(v["Value"])) for k, v in tpl.cfn.get("Outputs", {}).items()}
+        self.bucket = self.outputs["DataBucketName"]
+
+    def _deploy_glue(self, tpl: Template) -> None:
+        """moto's CloudFormation skips AWS::Glue::*: create them through the Glue API."""
+        glue = self.client("glue")
+        for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::Database").values()):
+            glue.create_database(DatabaseInput=props["DatabaseInput"])
+        for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::Classifier").values()):
+            self.classifiers[props["CsvClassifier"]["Name"]] = props["CsvClassifier"]
+        for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::Crawler").values()):
+            glue.create_crawler(**{k: v for k, v in props.items() if k != "CrawlerSecurityConfiguration"})
+        for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::Job").values()):
+            glue.create_job(**{k: v for k, v in props.items() if k not in {"AllocatedCapacity", "MaxCapacity"}})
+
+    def _deploy_functions(self, tpl: Template) -> None:
+        lam = self.client("lambda")
+        for logical_id in tpl.code_dirs:
+            config = lam.get_function(FunctionName=self.resolve.ref(logical_id))["Configuration"]
+            props = self.resolve(tpl.cfn["Resources"][logical_id]["Properties"])
+            python_layers, opt_dirs = tpl.layer_mounts(logical_id)
+            self.lambdas.register(LocalFunction(
+                name=config["FunctionName"], handler=props["Handler"], code_dir=tpl.code_dirs[logical_id],
+                python_layers=python_layers, opt_dirs=opt_dirs,
+                environment=props.get("Environment", {}).get("Variables", {}),
+                memory=props.get("MemorySize", 128), timeout=props.get("Timeout", 3), arn=config["FunctionArn"]))
+
+    def _deploy_state_machines(self, tpl: Template) -> None:
+        """moto's CloudFormation reports state machines it never creates (and ignores substitutions):
+        substitute as CloudFormation would and create them through the API."""
+        sfn = self.client("stepfunctions")
+        for logical_id, resource in tpl.resources("AWS::StepFunctions::StateMachine").items():
+            values = self.resolve(resource["Properties"].get("DefinitionSubstitutions", {}))
+            text = (self.root / tpl.sam["Resources"][logical_id]["Properties"]["DefinitionUri"]).read_text("utf-8")
+            for name, value in values.items():
+                text = text.replace("${" + name + "}", str(value))
+            arn = self.resolve.ref(logical_id)
+            props = self.resolve({k: v for k, v in resource["Properties"].items()
+                                  if k in {"RoleArn", "TracingConfiguration"}})
+            sfn.create_state_machine(name=arn.rsplit(":", 1)[-1], definition=text, roleArn=props["RoleArn"],
+                                     tracingConfiguration={"enabled": bool(props.get("TracingConfiguration", {}).get("Enabled"))})
+
+    def _deploy_buckets(self, tpl: Template) -> None:
+        """moto ignores NotificationConfiguration: turn on EventBridge delivery through the S3 API.
+
+        moto skips AWS::S3::BucketPolicy too, and that stays so: its TLS-only statement would
+        deny every call to the plain-HTTP local endpoint.
+        """
+        s3 = self.client("s3")
+        for logical_id, resource in tpl.resources("AWS::S3::Bucket").items():
+            if resource["Properties"].get("VersioningConfiguration", {}).get("Status") == "Enabled":
+                s3.put_bucket_versioning(Bucket=self.resolve.ref(logical_id),
+                                         VersioningConfiguration={"Status": "Enabled"})
+            config = resource["Properties"].get("NotificationConfiguration", {})
+            if config.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+                s3.put_bucket_notification_configuration(
+                    Bucket=self.resolve.ref(logical_id),
+                    NotificationConfiguration={"EventBridgeConfiguration": {}})
+
+    def _deploy_notifications(self, tpl: Template) -> None:
+        """Subscribe a queue to every topic, so the stack can show what subscribers receive."""
+        sqs, sns = self.client("sqs"), self.client("sns")
+        url = sqs.create_queue(QueueName=f"{self.stack_name}-notifications")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for logical_id in tpl.resources("AWS::SNS::Topic"):
+            sns.subscribe(TopicArn=self.resolve.ref(logical_id), Protocol="sqs", Endpoint=arn)
+        threading.Thread(target=self._collect_notifications, args=(url,), daemon=True).start()
+
+    def _deploy_rules(self, tpl: Template) -> None:
+        """moto's EventBridge cannot start a state machine: route the rule to a queue and poll it."""
+        events, sqs = self.client("events"), self.client("sqs")
+        for logical_id, resource in tpl.resources("AWS::Events::Rule").items():
+            rule = self.resolve.ref(logical_id)
+            targets = self.resolve(resource["Properties"]["Targets"])
+            machines = [t["Arn"] for t in targets if ":states:" in t["Arn"]]
+            if not machines:
+                continue
+            url = sqs.create_queue(QueueName=f"{self.stack_name}-{logical_id}"[:80])["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets if ":states:" in t["Arn"]])
+            events.put_targets(Rule=rule, Targets=[{"Id": "etl-local-bridge", "Arn": arn}])
+            threading.Thread(target=self._bridge, args=(url, machines), daemon=True).start()
+
+    # -- bridges -------------------------------------------------------------------------------
+    def _bridge(self, queue_url: str, machines: list[str]) -> None:
+        sqs, sfn = self.client("sqs"), self.client("stepfunctions")
+        while not self._stop.is_set():
+            for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                               WaitTimeSeconds=1).get("Messages", []):
+                event = json.loads(message["Body"])
+                key = event["detail"]["object"]["key"]
+                # AWS URL-encodes object keys in S3 events; moto sends them raw.
+                event["detail"]["object"]["key"] = quote_plus(key, safe="/")
+                name = self._execution_name(event)
+                for machine in machines:
+                    arn = sfn.start_execution(stateMachineArn=machine, name=name,
+                                              input=json.dumps(event))["executionArn"]
+                    self.executions.setdefault(key, []).append(arn)
+                    if self.on_event:
+                        threading.Thread(target=self._follow, args=(arn, key), daemon=True).start()
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    @staticmethod
+    def _execution_name(event: dict[str, Any]) -> str:
+        """One name per object version: a repeated delivery of the same version reuses it."""
+        obj = event["detail"]["object"]
+        identity = f"{event['detail']['bucket']['name']}/{obj['key']}/{obj.get('version-id')}/{obj.get('etag') or obj.get('eTag')}"
+        stem = re.sub(r"[^A-Za-z0-9_-]", "-", obj["key"].rsplit("/", 1)[-1])[:40]
+        return f"{stem}-{hashlib.sha256(identity.encode()).hexdigest()[:20]}"
+
+    def _collect_notifications(self, queue_url: str) -> None:
+        sqs = self.client("sqs")
+        while not self._stop.is_set():
+            for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                               WaitTimeSeconds=1).get("Messages", []):
+                envelope = json.loads(message["Body"])
+                self.notifications.append({
+                    "subject": envelope.get("Subject"),
+                    "message": json.loads(envelope["Message"]),
+                    "attributes": {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
+                })
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _follow(self, arn: str, key: str) -> None:
+        """Report each state of one execution as it is entered (for `etl-local up`)."""
+        seen = 0
+        name = arn.rsplit(":", 1)[-1][:12]
+        self.on_event(f"[{name}] started for s3://{self.bucket}/{key}")
+        while not self._stop.is_set():
+            states = self.states(arn)
+            for state in states[seen:]:
+                self.on_event(f"[{name}]   {state}")
+            seen = len(states)
+            status = self.client("stepfunctions").describe_execution(executionArn=arn)["status"]
+            if status in TERMINAL:
+                self.on_event(f"[{name}] {status}: {self.outcome(arn)['outcome']}")
+                return
+            time.sleep(0.5)
+
+    # -- seams' callbacks ----------------------------------------------------------------------
+    def _invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
+        if isinstance(event, (str, bytes)):
+            event = json.loads(event or "{}")
+        return self.lambdas.invoke_json(function.function_name, event)
+
+    def _crawl(self, crawler: Any) -> None:
+        run = crawler.crawls[-1]
+        try:
+            crawl(self.client("s3"), self.client("glue"), crawler.as_dict(), self.classifiers)
+            run.status = "COMPLETED"
+        except Exception as exc:  # a crawl that fails is reported by the crawler, as in Glue
+            run.error_message = str(exc)
+            run.status = "FAILED"
+
+    def _job_run(self, job: Any, run: Any) -> None:
+        try:
+            if self.faults.get("glue_job", 0) > 0:
+                self.faults["glue_job"] -= 1
+                raise RuntimeError("injected fault: Glue job run failed")
+            self.glue_runner.run(self.client("s3"), job.command["ScriptLocation"], run.arguments,
+                                 run.job_run_id, job.name)
+            run.status = "SUCCEEDED"
+        except Exception as exc:  # the job's failure is the job run's state, as in Glue
+            run.error_message = f"{type(exc).__name__}: {exc}"
+            run.status = "FAILED"
+
+    # -- queries ---------------------------------------------------------------------------------
+    def states(self, arn: str) -> list[str]:
+        events = self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+    def wait(self, key: str, timeout: float = 300, count: int = 1) -> list[str]:
+        """The execution ARNs started for `key`, once they have all finished."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            arns = self.executions.get(key, [])
+            if len(arns) >= count and all(
+                    sfn.describe_execution(executionArn=a)["status"] in TERMINAL for a in arns):
+                return arns
+            time.sleep(0.2)
+        raise TimeoutError(f"no finished execution for {key} after {timeout}s")
+
+    def notifications_for(self, arn: str, timeout: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [n for n in self.notifications if n["message"].get("execution") == arn]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
+    def outcome(self, arn: str) -> dict[str, Any]:
+        """What happened to one execution's file, in the shape `etl-local run --json` prints."""
+        sfn, s3 = self.client("stepfunctions"), self.client("s3")
+        described = sfn.describe_execution(executionArn=arn)
+        states = self.states(arn)
+        output = json.loads(described.get("output") or "{}")
+        summary = output.get("validation", {}).get("summary", {})
+        notifications = self.notifications_for(arn, timeout=10 if "Ignored" not in states else 0)
+        message = notifications[-1]["message"] if notifications else {}
+        outcome = ("processed" if "Processed" in states else "rejected" if "Rejected" in states
+                   else "ignored" if "Ignored" in states else "failed")
+        dataset = summary.get("dataset") or message.get("dataset")
+        parquet_keys = []
+        if outcome == "processed" and summary.get("source_id"):
+            prefix = f"transformed/{dataset}/"
+            parquet_keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix) for o in page.get("Contents", [])
+                if o["Key"].rsplit("/", 1)[-1].startswith(summary["source_id"] + "-")]
+        report_key = summary.get("report_key") or (message.get("report_uri") or "").split("/", 3)[-1] or None
+        return {
+            "outcome": outcome,
+            "execution_arn": arn,
+            "execution_status": described["status"],
+            "states": states,
+            "bucket": self.bucket,
+            "key": summary.get("key") or message.get("key"),
+            "dataset": dataset,
+            "staging_key": message.get("staging_key") if outcome != "rejected" else None,
+            "error_key": message.get("error_key"),
+            "report_key": report_key,
+            "reason": summary.get("reason"),
+            "parquet_keys": sorted(parquet_keys),
+            "rows": summary.get("rows"),
+            "failed_rows": summary.get("failed_rows"),
+            "error": message.get("error"),
+            "notifications": notifications,
+        }
+
+    # -- actions ---------------------------------------------------------------------------------
+    def upload(self, path: Path, key: str) -> None:
+        self.client("s3").upload_file(str(path), self.bucket, key)
+
+    def run_file(self, path: Path, key: str, timeout: float = 300) -> dict[str, Any]:
+        """Upload one file as a user would and wait for its pipeline to finish."""
+        before = len(self.executions.get(key, []))
+        self.upload(path, key)
+        arn = self.wait(key, timeout=timeout, count=before + 1)[before]
+        return self.outcome(arn)
