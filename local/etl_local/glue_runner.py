@@ -8,10 +8,12 @@ after it. The catalog location stays the S3 URI, as in the cloud.
 from __future__ import annotations
 
 import hashlib
+import io
 import importlib.util
 import shutil
 import tempfile
 import threading
+from contextlib import redirect_stdout
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -34,6 +36,7 @@ class GlueRunner:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self._modules: dict[str, ModuleType] = {}
+        self.logs: list[str] = []
 
     def _script(self, s3: Any, location: str) -> ModuleType:
         if location not in self._modules:
@@ -54,7 +57,8 @@ class GlueRunner:
 
         session = (SparkSession.builder.master("local[2]").appName("etl-local-glue")
                    .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
-                   .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+                   .config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false")
+                   .getOrCreate())
         session.sparkContext.setLogLevel("ERROR")
         return session
 
@@ -76,9 +80,11 @@ class GlueRunner:
             args["--output_path"] = local_out.as_uri() + "/"
             argv = [item for pair in ({"--JOB_NAME": job_name, "--JOB_RUN_ID": run_id} | args).items()
                     for item in pair]
-            with _SPARK_LOCK:
+            log = io.StringIO()
+            with _SPARK_LOCK, redirect_stdout(log):
                 self.spark()
                 result = self._script(s3, script_location).main(argv)
+            self.logs.append(log.getvalue())
             self._sync_back(s3, out_bucket, out_prefix, local_out, before)
             return result
         finally:

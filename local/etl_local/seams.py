@@ -25,7 +25,7 @@ def check() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_aws_sdk as aws_sdk, state_task_service_glue as glue_task)
 
-    for owner, name in [(LambdaFunction, "_invoke_lambda"), (FakeCrawler, "start_crawler"),
+    for owner, name in [(LambdaFunction, "_invoke_lambda"), (FakeCrawler, "start_crawler"), (FakeCrawler, "as_dict"),
                         (FakeJob, "start_job_run"), (glue_task.StateTaskServiceGlue, "__init__")]:
         if not callable(getattr(owner, name, None)):
             raise RuntimeError(f"moto internal {owner.__name__}.{name} moved")
@@ -66,6 +66,19 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
         threading.Thread(target=on_crawl, args=(self,), daemon=True, name=f"crawl-{self.name}").start()
 
     FakeCrawler.start_crawler = start_crawler
+
+    # Gap: GetCrawler's LastCrawl.Status repeats the crawl's ListCrawls state (COMPLETED);
+    # Glue reports SUCCEEDED there.
+    original_crawler_as_dict = FakeCrawler.as_dict
+
+    def crawler_as_dict(self: Any) -> dict[str, Any]:
+        described = original_crawler_as_dict(self)
+        last = described.get("LastCrawl")
+        if last and last.get("Status") == "COMPLETED":
+            last["Status"] = "SUCCEEDED"
+        return described
+
+    FakeCrawler.as_dict = crawler_as_dict
 
     # Gap: a job run reports SUCCEEDED without running anything. Run the real script.
     state_manager.set_transition("glue::job_run", NEVER)

@@ -1,0 +1,49 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Everything else is installed here.
+SHELL := /bin/bash
+PY312 ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12; do $$p -c 'import sys' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+export PATH := $(dir $(PY312)):$(PATH)
+
+.PHONY: demo test up build deploy lint clean
+
+$(BIN)/etl-local: pyproject.toml
+	test -n "$(PY312)" || { echo "python3.12 is needed (the Lambda runtime's Python)"; exit 1; }
+	$(PY312) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SAM_VENV)/bin/sam:
+	$(PY312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli==1.170.0' 'awscli>=1.36'
+	touch $@
+
+node_modules/.bin/asl-validator: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+demo: $(BIN)/etl-local
+	$(BIN)/etl-local demo
+
+test: $(BIN)/etl-local $(SAM_VENV)/bin/sam node_modules/.bin/asl-validator
+	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) $(BIN)/python -m pytest -q
+
+up: $(BIN)/etl-local
+	$(BIN)/etl-local up --port 4566
+
+build: $(SAM_VENV)/bin/sam
+	$(SAM_VENV)/bin/sam build
+
+deploy: build
+	$(SAM_VENV)/bin/sam deploy --guided
+
+lint: $(BIN)/etl-local $(SAM_VENV)/bin/sam node_modules/.bin/asl-validator
+	$(BIN)/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint
+	npx asl-validator --json-path statemachine/pipeline.asl.json
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam

@@ -1,0 +1,177 @@
+"""`etl-local`: run the pipeline on this machine, with the same template, state machine and code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EXIT = {"processed": 0, "rejected": 1, "ignored": 0, "failed": 2}
+
+
+def _root(path: str | None) -> Path:
+    """The project folder: the one holding template.yaml, from the argument or the working folder up."""
+    start = Path(path or ".").resolve()
+    for folder in [start, *start.parents]:
+        if (folder / "template.yaml").is_file():
+            return folder
+    sys.exit(f"etl-local: no template.yaml in {start} or above (use --root)")
+
+
+def _check_contracts(root: Path) -> None:
+    """Fail early, naming the file and field, when a contract cannot be used."""
+    sys.path.insert(0, str(root / "functions" / "validator"))
+    from etl_validator.contract import ContractError, load_all
+
+    try:
+        load_all(root / "contracts")
+    except ContractError as exc:
+        sys.exit(f"etl-local: invalid contract: {exc}")
+
+
+def _stack(args: argparse.Namespace, **kwargs: Any):
+    from .stack import LocalStack
+
+    root = _root(args.root)
+    _check_contracts(root)
+    return LocalStack(root, **kwargs).start()
+
+
+def _brief(result: dict[str, Any]) -> str:
+    where = {"processed": result.get("staging_key"), "rejected": result.get("error_key"),
+             "failed": result.get("error_key") or result.get("staging_key") or result.get("key")}
+    lines = [f"{result['outcome'].upper():9} {result['key']}  ({result['execution_status']})",
+             f"  states: {' > '.join(result['states'])}"]
+    if result["outcome"] == "processed":
+        lines.append(f"  {result['rows']} rows; staged at {where['processed']}; "
+                     f"{len(result['parquet_keys'])} Parquet file(s) under transformed/{result['dataset']}/")
+    elif result["outcome"] in where:
+        lines.append(f"  file at {where[result['outcome']]}; report {result.get('report_key')}")
+    for note in result["notifications"]:
+        message = note["message"]
+        detail = message.get("summary") or (message.get("error") or {}).get("Cause", "")
+        lines.append(f"  notified: {note['subject']}{' - ' + str(detail)[:200] if detail else ''}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    files = [Path(f) for f in args.files]
+    for file in files:
+        if not file.is_file():
+            sys.exit(f"etl-local: no such file: {file}")
+    if args.key and len(files) > 1:
+        sys.exit("etl-local: --key names one object; give one file with it")
+    stack = _stack(args)
+    try:
+        worst = 0
+        for file in files:
+            key = args.key or f"incoming/{args.dataset}/{file.name}"
+            result = stack.run_file(file, key, timeout=args.timeout)
+            print(json.dumps(result, default=str) if args.json else _brief(result), flush=True)
+            worst = max(worst, EXIT[result["outcome"]])
+        return worst
+    finally:
+        stack.stop()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    root = _root(args.root)
+    samples = sorted((root / "samples").glob("*/*.csv"))
+    stack = _stack(args)
+    failures = 0
+    started = time.monotonic()
+    try:
+        print(f"Local stack up: bucket {stack.bucket}; running {len(samples)} sample files.\n")
+        for sample in samples:
+            expected = "rejected" if "bad" in sample.stem else "processed"
+            result = stack.run_file(sample, f"incoming/{sample.parent.name}/{sample.name}")
+            ok = result["outcome"] == expected and len(result["notifications"]) == 1
+            failures += not ok
+            print(("ok    " if ok else "WRONG ") + _brief(result).replace("\n", "\n      "))
+            if result["outcome"] == "processed":
+                print(f"        table {stack.outputs['GlueDatabase']}.{result['dataset']}: "
+                      + ", ".join(f"{c['Name']} {c['Type']}" for c in _columns(stack, result["dataset"])))
+            print()
+        print(f"{len(samples) - failures} of {len(samples)} samples ended as expected "
+              f"in {time.monotonic() - started:.0f}s.")
+        return 1 if failures else 0
+    finally:
+        stack.stop()
+
+
+def _columns(stack: Any, table: str) -> list[dict[str, str]]:
+    found = stack.client("glue").get_table(DatabaseName=stack.outputs["GlueDatabase"], Name=table)["Table"]
+    return found["StorageDescriptor"]["Columns"] + found.get("PartitionKeys", [])
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = _stack(args, port=args.port, on_event=lambda line: print(line, flush=True))
+    print(f"""Local stack serving AWS APIs at {stack.endpoint}
+  bucket:        {stack.bucket}
+  state machine: {stack.outputs['StateMachineArn']}
+  topic:         {stack.outputs['NotificationTopicArn']}
+
+Drop a file to run the pipeline:
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \\
+  aws --endpoint-url {stack.endpoint} s3 cp samples/orders/orders-2026-11-20.csv s3://{stack.bucket}/incoming/orders/orders-2026-11-20.csv
+
+Each execution's states are printed below as they happen. Ctrl-C stops the stack.""", flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    stack = _stack(args)
+    try:
+        resource = stack.resolve.ref(args.function) if args.function in stack.template.code_dirs else args.function
+        if resource not in stack.lambdas.functions:
+            sys.exit(f"etl-local: no function {args.function}; the template has {', '.join(stack.template.code_dirs)}")
+        if args.object:
+            from urllib.parse import unquote_plus
+
+            event["detail"]["bucket"]["name"] = stack.bucket
+            stack.upload(Path(args.object), unquote_plus(event["detail"]["object"]["key"]))
+        result, errored, logs = stack.lambdas.invoke(resource, event)
+        print(logs, file=sys.stderr, end="")
+        print(json.dumps(result, indent=2, default=str))
+        return 1 if errored else 0
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="etl-local", description=__doc__)
+    parser.add_argument("--root", help="project folder (default: the one holding template.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="serve the emulated AWS endpoint with the stack deployed")
+    up.add_argument("--port", type=int, default=4566)
+    up.set_defaults(func=cmd_up)
+    run = sub.add_parser("run", help="run files through the whole pipeline, then print the outcome")
+    run.add_argument("files", nargs="+")
+    run.add_argument("--dataset", required=True)
+    run.add_argument("--key", help="object key to upload to (default incoming/<dataset>/<file name>)")
+    run.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+    run.add_argument("--timeout", type=float, default=300)
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="run the bundled good and bad samples")
+    demo.set_defaults(func=cmd_demo)
+    invoke = sub.add_parser("invoke", help="invoke one function with an event file, like `sam local invoke`")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. ValidatorFunction")
+    invoke.add_argument("--event", required=True)
+    invoke.add_argument("--object", help="upload this file to the event's key in the local bucket first")
+    invoke.set_defaults(func=cmd_invoke)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
