@@ -151,7 +151,7 @@ def read_strings(spark: SparkSession, path: str, contract: dict[str, Any]) -> Da
 
 
 def with_null_tokens(text: Column, null_values: list[str]) -> Column:
-    """Turn the contract's null tokens into nulls; an unquoted empty field is null only if "" is one."""
+    """Apply the contract's null tokens; an unquoted empty field is null only if "" is one."""
     value = text if "" in null_values else F.coalesce(text, F.lit(""))
     tokens = [token for token in null_values if token]
     return F.when(value.isin(tokens), F.lit(None)).otherwise(value) if tokens else value
@@ -171,7 +171,7 @@ def typed_value(text: Column, column: dict[str, Any]) -> Column:
 
 
 def typed_frame(strings: DataFrame, contract: dict[str, Any]) -> DataFrame:
-    """The contract's columns, typed, plus UNPARSED: values present in the file but null after the cast.
+    """The contract's columns, typed, plus UNPARSED: values present but null after the cast.
 
     The file was validated, so UNPARSED stays 0 unless Spark and the validator disagree on a
     value; counting it costs nothing and turns silent data loss into a failed run.
@@ -193,7 +193,7 @@ def _quoted(name: str) -> str:
 
 
 def write_parquet(frame: DataFrame, path: str, partition_by: list[str], compression: str) -> None:
-    """One file per partition (one in all when unpartitioned), so files can be numbered per source."""
+    """One file per partition (one in all if unpartitioned), so names can be numbered per source."""
     laid_out = frame.repartition(*partition_by) if partition_by else frame.coalesce(1)
     (laid_out.write.mode("overwrite").partitionBy(*partition_by)
      .option("compression", compression).parquet(path))
@@ -244,7 +244,8 @@ def publish(storage: Storage, tmp: str, output: str, source_id: str, partition_b
     has) are deleted afterwards. Other sources' files do not match the name pattern.
     """
     levels = "".join(f"/{column}=*" for column in partition_by)
-    previous = {p.toString() for p in storage.glob(f"{output}{levels}/{source_id}-{FILE_NUMBER}.*parquet")}
+    own_files = f"{output}{levels}/{source_id}-{FILE_NUMBER}.*parquet"
+    previous = {path.toString() for path in storage.glob(own_files)}
     parts_by_dir: dict[str, list[Any]] = defaultdict(list)
     for part in storage.glob(f"{tmp}{levels}/part-*.parquet"):
         parts_by_dir[_partition_dir(part, len(partition_by))].append(part)
@@ -291,7 +292,8 @@ def table_input(table: str, contract: dict[str, Any], location: str) -> dict[str
         "TableType": "EXTERNAL_TABLE",
         "StorageDescriptor": storage_descriptor(
             [c for c in contract["columns"] if c["name"] not in partition_by], f"{location}/"),
-        "PartitionKeys": [{"Name": name, "Type": by_name[name]["glue_type"]} for name in partition_by],
+        "PartitionKeys": [{"Name": name, "Type": by_name[name]["glue_type"]}
+                          for name in partition_by],
         "Parameters": {"classification": "parquet", "compression": contract["compression"],
                        "contract_version": str(contract["version"])},
     }
@@ -313,8 +315,9 @@ def register_partitions(glue: Any, database: str, table: dict[str, Any], locatio
                                      "Location": f"{location}/{directory}/"}}
               for directory in directories]
     for start in range(0, len(inputs), PARTITION_BATCH):
+        batch = inputs[start:start + PARTITION_BATCH]
         response = glue.batch_create_partition(DatabaseName=database, TableName=table["Name"],
-                                               PartitionInputList=inputs[start:start + PARTITION_BATCH])
+                                               PartitionInputList=batch)
         errors = [e for e in response.get("Errors", [])
                   if e["ErrorDetail"]["ErrorCode"] != "AlreadyExistsException"]
         if errors:
@@ -322,7 +325,7 @@ def register_partitions(glue: Any, database: str, table: dict[str, Any], locatio
 
 
 def glue_client() -> Any:
-    """Default credential and endpoint chain (AWS_ENDPOINT_URL or moto locally); Lambda-style AWS_REGION first."""
+    """Default credential and endpoint chain, so AWS_ENDPOINT_URL or moto serve it locally."""
     return boto3.client("glue", region_name=os.environ.get("AWS_REGION")
                         or os.environ.get("AWS_DEFAULT_REGION"))
 

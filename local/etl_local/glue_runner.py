@@ -69,7 +69,8 @@ class GlueRunner:
         try:
             args = dict(arguments)
             source_bucket, source_key = _split(args["--source_path"])
-            local_source = mirror / "in" / Path(source_key).name
+            # A plain local name: Spark does not decode a percent-encoded file: URI.
+            local_source = mirror / "in" / ("source" + Path(source_key).suffix)
             local_source.parent.mkdir(parents=True)
             s3.download_file(source_bucket, source_key, str(local_source))
             args["--source_path"] = local_source.as_uri()

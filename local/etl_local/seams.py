@@ -21,12 +21,12 @@ def check() -> None:
     if version("moto") != MOTO_VERSION:
         raise RuntimeError(f"seams are written for moto {MOTO_VERSION}, found {version('moto')}")
     from moto.awslambda.models import LambdaFunction
-    from moto.glue.models import FakeCrawler, FakeJob
+    from moto.glue.models import FakeCrawler, FakeJob, FakeJobRun
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_aws_sdk as aws_sdk, state_task_service_glue as glue_task)
 
     for owner, name in [(LambdaFunction, "_invoke_lambda"), (FakeCrawler, "start_crawler"), (FakeCrawler, "as_dict"),
-                        (FakeJob, "start_job_run"), (glue_task.StateTaskServiceGlue, "__init__")]:
+                        (FakeJob, "start_job_run"), (FakeJobRun, "as_dict"), (glue_task.StateTaskServiceGlue, "__init__")]:
         if not callable(getattr(owner, name, None)):
             raise RuntimeError(f"moto internal {owner.__name__}.{name} moved")
     if not isinstance(getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None), dict):
@@ -42,7 +42,7 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
         return
     check()
     from moto.awslambda.models import LambdaFunction
-    from moto.glue.models import FakeCrawler, FakeJob
+    from moto.glue.models import FakeCrawler, FakeJob, FakeJobRun
     from moto.moto_api import state_manager
     from moto.stepfunctions.parser.api import HistoryEventType  # noqa: F401  (import check)
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -92,6 +92,17 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
         return run_id
 
     FakeJob.start_job_run = start_job_run
+
+    # Gap: GetJobRun never reports ErrorMessage, which a failed `.sync` task carries as its cause.
+    original_run_as_dict = FakeJobRun.as_dict
+
+    def run_as_dict(self: Any) -> dict[str, Any]:
+        described = original_run_as_dict(self)
+        if getattr(self, "error_message", None):
+            described["ErrorMessage"] = self.error_message
+        return described
+
+    FakeJobRun.as_dict = run_as_dict
 
     # Gap: every Glue `.sync` task fails ('NoneType' object has no attribute 'interrupt_all'):
     # the callback endpoint is only created for services that allow .waitForTaskToken.

@@ -75,6 +75,7 @@ class LocalStack:
         self.executions: dict[str, list[str]] = {}
         self.outputs: dict[str, str] = {}
         self.faults: dict[str, int] = {}
+        self.crawl_seconds = 0.0
         self._stop = threading.Event()
         self._server = None
 
@@ -293,6 +294,7 @@ class LocalStack:
 
     def _crawl(self, crawler: Any) -> None:
         run = crawler.crawls[-1]
+        time.sleep(self.crawl_seconds)
         try:
             crawl(self.client("s3"), self.client("glue"), crawler.as_dict(), self.classifiers)
             run.status = "COMPLETED"

@@ -1,4 +1,4 @@
-"""strptime formats from contracts -> Spark datetime patterns used by the Glue job (no Spark needed)."""
+"""Contract strptime formats -> Spark datetime patterns, and the job's arguments (no Spark)."""
 
 from __future__ import annotations
 
@@ -82,9 +82,11 @@ def test_spark_types(column_type: str, spark_type: str) -> None:
 
 def test_glue_arguments_are_ignored() -> None:
     args = job.parse_args([
-        "--JOB_ID", "j_1", "--source_path", "s3://b/staging/orders/x.csv", "--JOB_RUN_ID", "jr_1",
-        "--output_path", "s3://b/transformed/orders/", "--job-bookmark-option", "job-bookmark-disable",
-        "--database", "lake", "--table", "orders", "--source_id", "orders-x-ab12", "--contract", "{}",
+        "--JOB_ID", "j_1", "--source_path", "s3://b/staging/orders/x.csv", "--JOB_RUN_ID", "r",
+        "--output_path", "s3://b/transformed/orders/",
+        "--job-bookmark-option", "job-bookmark-disable",
+        "--database", "lake", "--table", "orders", "--source_id", "orders-x-ab12",
+        "--contract", "{}",
         "--TempDir", "s3://tmp/", "--JOB_NAME", "csv_to_parquet"])
     assert (args.source_path, args.output_path, args.table_location, args.source_id) == (
         "s3://b/staging/orders/x.csv", "s3://b/transformed/orders/", None, "orders-x-ab12")
@@ -92,5 +94,5 @@ def test_glue_arguments_are_ignored() -> None:
 
 def test_unsafe_source_id_is_rejected() -> None:
     with pytest.raises(SystemExit):
-        job.parse_args(["--source_path", "a", "--output_path", "b", "--database", "d", "--table", "t",
-                        "--source_id", "../x*", "--contract", "{}"])
+        job.parse_args(["--source_path", "a", "--output_path", "b", "--database", "d",
+                        "--table", "t", "--source_id", "../x*", "--contract", "{}"])

@@ -1,0 +1,270 @@
+"""Static checks of template.yaml and the state machine: linters, substitutions, error paths, trigger.
+
+The linters (cfn-lint, SAM CLI, asl-validator) are installed by `make test`; a missing tool fails
+the test instead of skipping it. `SAM_CLI` names the sam executable (the Makefile sets it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+ASL = ROOT / "statemachine" / "pipeline.asl.json"
+ASL_VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
+REGION = "us-east-1"
+TIMEOUT = 300
+
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+NOTIFY_STATES = {"NotifyProcessed", "NotifyRejected", "NotifyFailure"}
+INCOMING = "incoming/"
+WRITTEN_ZONES = ["staging/", "error/", "reports/", "transformed/"]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT,
+         timeout: int = TIMEOUT) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{' '.join(map(str, cmd))} did not finish in {timeout}s\n"
+                    f"stdout:\n{exc.stdout}\nstderr:\n{exc.stderr}")
+
+
+def _report(result: subprocess.CompletedProcess[str]) -> str:
+    return (f"$ {' '.join(result.args)}\nexit code {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}")
+
+
+def _cfn_lint() -> list[str]:
+    exe = Path(sys.executable).parent / "cfn-lint"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("cfn-lint")
+    assert found, f"cfn-lint is not installed next to {sys.executable} nor on PATH (pip install -e '.[dev]')"
+    return [found]
+
+
+def _sam() -> str:
+    sam = os.environ.get("SAM_CLI") or shutil.which("sam")
+    assert sam, "SAM CLI not found: set SAM_CLI to the sam executable (make test does) or put sam on PATH"
+    assert Path(sam).exists(), f"SAM_CLI={sam} does not exist"
+    return sam
+
+
+def _sam_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(HOME=str(home), SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
+    return env
+
+
+def _sam_template() -> dict[str, Any]:
+    return yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
+
+
+def _asl() -> dict[str, Any]:
+    return json.loads(ASL.read_text(encoding="utf-8"))
+
+
+def _state_machine() -> dict[str, Any]:
+    """The template's state machine resource whose definition is statemachine/pipeline.asl.json."""
+    machines = [r for r in _sam_template()["Resources"].values()
+                if r["Type"] == "AWS::Serverless::StateMachine"
+                and (ROOT / r["Properties"].get("DefinitionUri", "")).resolve() == ASL.resolve()]
+    assert len(machines) == 1, f"expected one state machine with DefinitionUri {ASL.relative_to(ROOT)}"
+    return machines[0]
+
+
+def _all_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(name, state, the States map it belongs to), including states nested in Parallel and Map."""
+    for name, state in states.items():
+        yield name, state, states
+        for branch in state.get("Branches", []):
+            yield from _all_states(branch["States"])
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                yield from _all_states(state[key]["States"])
+
+
+def _successors(state: dict[str, Any]) -> list[str]:
+    """Normal transitions only (Next, Choices, Default), not Catch."""
+    nexts = [state["Next"]] if "Next" in state else []
+    nexts += [choice["Next"] for choice in state.get("Choices", [])]
+    if "Default" in state:
+        nexts.append(state["Default"])
+    return nexts
+
+
+def _publish_path(states: dict[str, Any], start: str) -> list[str] | None:
+    """The shortest path from `start` to an SNS publish Task along normal transitions, or None."""
+    queue, seen = deque([[start]]), {start}
+    while queue:
+        path = queue.popleft()
+        state = states[path[-1]]
+        if state["Type"] == "Task" and state.get("Resource") == SNS_PUBLISH:
+            return path
+        for nxt in _successors(state):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(path + [nxt])
+    return None
+
+
+def _event_pattern_matches(pattern: Any, event: Any) -> bool:
+    """EventBridge matching for what the template uses: nested fields, value lists, {prefix: ...}."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            field in event and _event_pattern_matches(sub, event[field]) for field, sub in pattern.items())
+    assert isinstance(pattern, list), f"unsupported pattern {pattern!r}"
+    for allowed in pattern:
+        if isinstance(allowed, dict):
+            assert set(allowed) == {"prefix"}, f"unsupported filter {allowed!r}"
+            if isinstance(event, str) and event.startswith(allowed["prefix"]):
+                return True
+        elif allowed == event:
+            return True
+    return False
+
+
+# --- linters -------------------------------------------------------------------------------
+
+def test_cfn_lint_template_has_no_findings():
+    result = _run(_cfn_lint() + ["--regions", REGION, "--", TEMPLATE])
+    assert result.returncode == 0 and not result.stdout.strip(), "cfn-lint findings:\n" + _report(result)
+
+
+def test_sam_validate_lint(tmp_path):
+    result = _run([_sam(), "validate", "--lint", "--template-file", TEMPLATE, "--region", REGION],
+                  env=_sam_env(tmp_path))
+    assert result.returncode == 0, "sam validate --lint failed:\n" + _report(result)
+    assert "is a valid SAM Template" in result.stdout + result.stderr, _report(result)
+
+
+def test_samconfig_makes_plain_sam_validate_lint(tmp_path):
+    """`sam validate` with no flags reads samconfig.toml (lint = true): no AWS credentials needed."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    assert config["version"] == 0.1
+    assert config["default"]["validate"]["parameters"]["lint"] is True
+    assert config["default"]["global"]["parameters"]["stack_name"] == "s3-parquet-pipeline"
+    deploy = config["default"]["deploy"]["parameters"]
+    assert set(deploy["capabilities"].split()) == {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"}
+    env = _sam_env(tmp_path)
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env.pop(var, None)
+    result = _run([_sam(), "validate", "--debug"], env=env)
+    assert result.returncode == 0, "sam validate (samconfig.toml) failed:\n" + _report(result)
+    assert "--lint" in result.stderr, "samconfig.toml's lint = true was not applied:\n" + _report(result)
+
+
+def test_translated_template_passes_cfn_lint(tmp_path, monkeypatch):
+    from etl_local.template import load_template
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    translated = load_template(TEMPLATE).cfn
+    assert "Transform" not in translated, "the translation still has a Transform"
+    assert not [r for r in translated["Resources"].values() if r["Type"].startswith("AWS::Serverless::")]
+    path = tmp_path / "translated.json"
+    path.write_text(json.dumps(translated, indent=2), encoding="utf-8")
+    result = _run(_cfn_lint() + ["--regions", REGION, "--", path])
+    assert result.returncode == 0 and not result.stdout.strip(), (
+        "cfn-lint findings in the translated template:\n" + _report(result))
+
+
+def test_asl_validator_accepts_the_definition():
+    assert ASL_VALIDATOR.exists(), f"{ASL_VALIDATOR} missing: run `npm install` (make test does)"
+    result = _run([ASL_VALIDATOR, "--json-path", ASL.relative_to(ROOT)])
+    assert result.returncode == 0, "asl-validator rejected the definition:\n" + _report(result)
+
+
+# --- state machine -------------------------------------------------------------------------
+
+def test_definition_substitutions_match_placeholders():
+    substitutions = set(_state_machine()["Properties"].get("DefinitionSubstitutions", {}))
+    text = ASL.read_text(encoding="utf-8")
+    placeholders = set(re.findall(r"\$\{([^}]*)\}", text))
+    missing = placeholders - substitutions
+    unused = substitutions - placeholders
+    assert not missing, f"ASL placeholders with no DefinitionSubstitutions entry: {sorted(missing)}"
+    assert not unused, f"DefinitionSubstitutions never used in {ASL.name}: {sorted(unused)}"
+
+
+def test_tasks_retry_and_catch_to_a_notification():
+    asl = _asl()
+    tasks = {name: (state, states) for name, state, states in _all_states(asl["States"])
+             if state["Type"] == "Task"}
+    assert NOTIFY_STATES <= set(tasks), f"notification tasks missing: {sorted(NOTIFY_STATES - set(tasks))}"
+    problems = []
+    for name, (state, states) in sorted(tasks.items()):
+        if not state.get("Retry"):
+            problems.append(f"{name}: no Retry")
+        if name in NOTIFY_STATES:
+            if state.get("Resource") != SNS_PUBLISH:
+                problems.append(f"{name}: Resource is {state.get('Resource')}, not {SNS_PUBLISH}")
+            continue
+        if not state.get("Catch"):
+            problems.append(f"{name}: no Catch")
+        for catcher in state.get("Catch", []):
+            target = catcher["Next"]
+            if target not in states:
+                problems.append(f"{name}: Catch goes to unknown state {target}")
+            elif _publish_path(states, target) is None:
+                problems.append(f"{name}: Catch {catcher['ErrorEquals']} -> {target} never reaches an SNS publish")
+    assert not problems, "Task error handling:\n" + "\n".join(problems)
+
+
+def test_notifications_cannot_be_skipped_by_their_own_failure():
+    """A notification task has no Catch, so its failure fails the execution visibly instead."""
+    for name, state, _ in _all_states(_asl()["States"]):
+        if name in NOTIFY_STATES:
+            assert "Catch" not in state, f"{name} catches its own failure: the file's outcome would go unreported"
+
+
+# --- trigger -------------------------------------------------------------------------------
+
+def _object_created_pattern() -> dict[str, Any]:
+    events = _state_machine()["Properties"].get("Events", {})
+    rules = [e["Properties"]["Pattern"] for e in events.values() if e["Type"] == "EventBridgeRule"]
+    assert len(rules) == 1, f"expected one EventBridgeRule event on the state machine, found {len(rules)}"
+    return rules[0]
+
+
+def test_trigger_only_matches_incoming_keys():
+    pattern = _object_created_pattern()
+    assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"], pattern
+    key_filters = pattern["detail"]["object"]["key"]
+    assert key_filters == [{"prefix": INCOMING}], f"object key filter is {key_filters}, not prefix {INCOMING}"
+    for zone in WRITTEN_ZONES:
+        assert not zone.startswith(INCOMING), f"the pipeline writes to {zone}, which the rule would match"
+
+
+def test_trigger_pattern_against_events():
+    """The sample events match; the same objects written to the pipeline's other zones do not."""
+    from etl_common.keys import ObjectKey
+
+    pattern = json.loads(json.dumps(_object_created_pattern()).replace('{"Ref": "DataBucket"}', '"example-data-bucket"'))
+    good = json.loads((ROOT / "events" / "object-created-good.json").read_text(encoding="utf-8"))
+    assert _event_pattern_matches(pattern, good), f"the good sample event does not match {pattern}"
+    parsed = ObjectKey.parse(good["detail"]["object"]["key"])
+    written = [parsed.in_zone(zone.rstrip("/")) for zone in WRITTEN_ZONES]
+    for key in written + [f"{parsed.in_zone('reports')}.report.json"]:
+        event = json.loads(json.dumps(good))
+        event["detail"]["object"]["key"] = key
+        assert not _event_pattern_matches(pattern, event), f"writing {key} would start another execution"
+    other_bucket = json.loads(json.dumps(good))
+    other_bucket["detail"]["bucket"]["name"] = "some-other-bucket"
+    assert not _event_pattern_matches(pattern, other_bucket), "the rule matches uploads to other buckets"

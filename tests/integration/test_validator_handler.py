@@ -1,0 +1,383 @@
+"""The validator Lambda end to end on moto S3: EventBridge event in, summary out, report in S3."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "functions" / "validator" / "app.py"
+SAMPLES = ROOT / "samples"
+BUCKET = "etl-data-test"
+REGION = "us-east-1"
+
+
+class Context:
+    function_name = "ValidatorFunction"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:ValidatorFunction"
+    aws_request_id = "req-validator-1"
+    log_group_name = "/aws/lambda/ValidatorFunction"
+    log_stream_name = "stream"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+    "CONTRACTS_DIR": str(ROOT / "contracts"),
+    "POWERTOOLS_METRICS_NAMESPACE": "EtlTest", "POWERTOOLS_SERVICE_NAME": "validator",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+@pytest.fixture(scope="module")
+def mocked():
+    """Fake credentials and env, moto, and the handler module imported inside the mock.
+
+    The module makes its boto3 client and reads CONTRACTS_DIR at import, so both must be
+    in place first; a unique module name keeps it apart from the mover's `app.py`.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in ENV.items():
+            mp.setenv(name, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        with mock_aws():
+            name = f"validator_app_{uuid.uuid4().hex}"
+            spec = importlib.util.spec_from_file_location(name, APP)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+                yield module, boto3.client("s3", region_name=REGION)
+            finally:
+                sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def app(mocked):
+    return mocked[0]
+
+
+@pytest.fixture
+def aws(mocked, monkeypatch):
+    """A fresh versioned bucket for each test."""
+    s3 = mocked[1]
+    bucket = f"etl-data-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    monkeypatch.setattr(sys.modules[__name__], "BUCKET", bucket)
+    return s3
+
+
+def event_for(s3, key: str, bucket: str | None = None) -> dict:
+    """The EventBridge 'Object Created' event S3 sends for `key` (key URL-encoded as AWS does)."""
+    bucket = bucket or BUCKET
+    head = s3.head_object(Bucket=bucket, Key=key) if not key.endswith("/") else {
+        "ContentLength": 0, "ETag": '"d41d8cd98f00b204e9800998ecf8427e"', "VersionId": "null"}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-20T10:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {
+                "key": quote_plus(key, safe="/"),
+                "size": head["ContentLength"],
+                "etag": head["ETag"].strip('"'),
+                "version-id": head.get("VersionId", "null"),
+                "sequencer": "0062E99A88DC407460",
+            },
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "123456789012",
+            "source-ip-address": "1.2.3.4",
+            "reason": "PutObject",
+        },
+    }
+
+
+def put(s3, key: str, body: bytes) -> str:
+    return s3.put_object(Bucket=BUCKET, Key=key, Body=body)["VersionId"]
+
+
+def put_sample(s3, dataset: str, name: str, key: str | None = None) -> str:
+    key = key or f"incoming/{dataset}/{name}"
+    put(s3, key, (SAMPLES / dataset / name).read_bytes())
+    return key
+
+
+def invoke(app, s3, key: str) -> dict:
+    summary = app.lambda_handler(event_for(s3, key), Context())
+    assert len(json.dumps(summary).encode()) < 256 * 1024
+    return summary
+
+
+def read_json(s3, key: str) -> dict:
+    return json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def keys(s3) -> set[str]:
+    return {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+
+
+# -- valid files -----------------------------------------------------------------------------
+
+def test_good_orders_sample_is_valid(app, aws):
+    key = put_sample(aws, "orders", "orders-2026-11-20.csv")
+    version = aws.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+    summary = invoke(app, aws, key)
+
+    assert summary["valid"] is True and summary["ignored"] is False
+    assert summary["reason"] is None
+    assert summary["dataset"] == "orders" and summary["table"] == "orders"
+    assert summary["rows"] == 6 and summary["failed_rows"] == 0
+    assert summary["key"] == key and summary["bucket"] == BUCKET
+    assert summary["version_id"] == version
+    assert summary["staging_key"] == "staging/orders/orders-2026-11-20.csv"
+    assert summary["error_key"] == "error/orders/orders-2026-11-20.csv"
+    assert summary["report_key"] == "reports/orders/orders-2026-11-20.csv.report.json"
+
+    contract = summary["contract"]
+    assert contract["dataset"] == "orders"
+    assert [c["name"] for c in contract["columns"]][:2] == ["order_id", "customer_id"]
+    assert {c["name"]: c["glue_type"] for c in contract["columns"]}["amount"] == "decimal(12,2)"
+    assert summary["source_id"].startswith("orders-2026-11-20-")
+    assert summary["source_id"] == app.validate_object.__globals__["source_id"](key)
+
+    report = read_json(aws, summary["report_key"])
+    assert report["valid"] is True and report["failures"] == []
+    assert report["rows"] == 6 and report["contract_version"] == 1
+    assert report["version_id"] == version
+    assert report["size"] == (SAMPLES / "orders" / "orders-2026-11-20.csv").stat().st_size
+    # A valid file leaves nothing in error/ and the source where it was.
+    assert not any(k.startswith("error/") for k in keys(aws))
+    assert key in keys(aws)
+
+
+def test_source_id_is_deterministic_and_distinct(app, aws):
+    first = put_sample(aws, "orders", "orders-2026-11-20.csv")
+    second = put_sample(aws, "orders", "orders-2026-11-20.csv", "incoming/orders/2026/orders-2026-11-20.csv")
+    a1, a2, b = invoke(app, aws, first), invoke(app, aws, first), invoke(app, aws, second)
+    assert a1["source_id"] == a2["source_id"]
+    assert a1["source_id"] != b["source_id"]
+
+
+def test_event_version_null_reads_latest(app, aws):
+    key = put_sample(aws, "orders", "orders-2026-11-20.csv")
+    event = event_for(aws, key)
+    event["detail"]["object"]["version-id"] = "null"
+    summary = app.lambda_handler(event, Context())
+    assert summary["valid"] is True
+    assert summary["version_id"] == aws.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+
+
+def test_event_version_is_the_one_validated(app, aws):
+    key = "incoming/orders/o.csv"
+    put(aws, key, (SAMPLES / "orders" / "orders-2026-11-20.csv").read_bytes())
+    event = event_for(aws, key)       # the event of the good version...
+    put(aws, key, (SAMPLES / "orders" / "orders-bad.csv").read_bytes())   # ...then a bad upload
+    summary = app.lambda_handler(event, Context())
+    assert summary["valid"] is True
+    assert summary["version_id"] == event["detail"]["object"]["version-id"]
+
+
+def test_key_with_spaces_and_unicode(app, aws):
+    key = "incoming/orders/Q4 ventes été.csv"
+    put_sample(aws, "orders", "orders-2026-11-20.csv", key)
+    event = event_for(aws, key)
+    assert event["detail"]["object"]["key"] == "incoming/orders/Q4+ventes+%C3%A9t%C3%A9.csv"
+    summary = app.lambda_handler(event, Context())
+    assert summary["key"] == key
+    assert summary["valid"] is True, summary["message"]
+    assert summary["staging_key"] == "staging/orders/Q4 ventes été.csv"
+    assert summary["report_key"] == "reports/orders/Q4 ventes été.csv.report.json"
+    assert summary["source_id"].startswith("Q4_ventes_")
+    assert read_json(aws, summary["report_key"])["key"] == key
+
+
+def test_key_with_a_plus_sign(app, aws):
+    key = "incoming/orders/a+b.csv"
+    put_sample(aws, "orders", "orders-2026-11-20.csv", key)
+    summary = invoke(app, aws, key)
+    assert summary["key"] == key and summary["valid"] is True
+
+
+def test_customers_sample_semicolon_dialect(app, aws):
+    key = put_sample(aws, "customers", "customers-2026-11.csv")
+    summary = invoke(app, aws, key)
+    assert summary["valid"] is True, summary["message"]
+    assert summary["rows"] == 4
+    assert summary["contract"]["dialect"]["delimiter"] == ";"
+    assert summary["contract"]["partition_by"] == ["country"]
+
+
+# -- invalid files ---------------------------------------------------------------------------
+
+def test_bad_orders_sample_is_invalid(app, aws):
+    key = put_sample(aws, "orders", "orders-bad.csv")
+    summary = invoke(app, aws, key)
+
+    assert summary["valid"] is False and summary["ignored"] is False
+    assert summary["reason"] == "wrong_type"
+    assert "wrong_type in customer_id (1)" in summary["message"]
+    assert summary["rows"] == 5
+    assert summary["failed_rows"] == 4
+    assert summary["report_key"] == "error/orders/orders-bad.csv.report.json"
+    assert "contract" not in summary and "source_id" not in summary
+
+    report = read_json(aws, summary["report_key"])
+    assert report["valid"] is False and report["rows"] == 5 and report["failed_rows"] == 4
+    failures = {(f["column"], f["reason"]): f for f in report["failures"]}
+    cases = {k: [(c["row"], c["value"]) for c in f["cases"]] for k, f in failures.items()}
+    assert cases[("customer_id", "wrong_type")] == [(2, "abc")]
+    assert cases[("order_date", "wrong_type")] == [(3, "2026-13-45")]
+    assert cases[("amount", "wrong_type")] == [(5, "45.101")]
+    assert cases[("order_id", "duplicate_value")] == [(4, 2001)]
+    assert cases[("status", "check_failed")] == [(4, "LOST")]
+    assert cases[("amount", "check_failed")] == [(4, -5.0)]
+    assert cases[("currency", "check_failed")] == [(4, "eur")]
+    assert cases[("email", "check_failed")] == [(4, "not-an-email")]
+    assert all(f["count"] == len(f["cases"]) for f in report["failures"])
+    # Nothing is written under reports/ for an invalid file.
+    assert not any(k.startswith("reports/") for k in keys(aws))
+
+
+def test_bad_customers_sample_is_missing_a_column(app, aws):
+    key = put_sample(aws, "customers", "customers-bad.csv")
+    summary = invoke(app, aws, key)
+    assert summary["valid"] is False
+    assert summary["reason"] == "missing_columns"
+    assert summary["report_key"] == "error/customers/customers-bad.csv.report.json"
+    report = read_json(aws, summary["report_key"])
+    assert report["failures"][0]["cases"] == [{"row": None, "value": "credit_limit"}]
+
+
+def test_customers_row_level_failures(app, aws):
+    body = ("customer_id;name;country;signup_ts;vip;credit_limit\n"
+            "8;Dan;NO;2025-01-03T09:15:00;false;1500\n"
+            "8;Bob;Norway;yesterday;maybe;60000\n").encode()
+    key = "incoming/customers/c.csv"
+    put(aws, key, body)
+    summary = invoke(app, aws, key)
+    assert summary["valid"] is False
+    report = read_json(aws, summary["report_key"])
+    got = {(f["column"], f["reason"]): [c["row"] for c in f["cases"]] for f in report["failures"]}
+    assert got[("signup_ts", "wrong_type")] == [2]
+    assert got[("vip", "wrong_type")] == [2]
+    assert got[("customer_id", "duplicate_value")] == [2]
+    assert report["failed_rows"] == 1
+
+
+def test_unknown_dataset(app, aws):
+    key = "incoming/invoices/inv-1.csv"
+    put(aws, key, b"a,b\n1,2\n")
+    summary = invoke(app, aws, key)
+    assert summary["valid"] is False
+    assert summary["reason"] == "unknown_dataset"
+    assert summary["dataset"] == "invoices"
+    assert "invoices" in summary["message"]
+    assert summary["report_key"] == "error/invoices/inv-1.csv.report.json"
+    assert read_json(aws, summary["report_key"])["contract_version"] is None
+
+
+def test_file_without_dataset_folder(app, aws):
+    key = "incoming/loose.csv"
+    put(aws, key, b"a,b\n1,2\n")
+    summary = invoke(app, aws, key)
+    assert (summary["dataset"], summary["reason"]) == ("_unknown", "unknown_dataset")
+    assert summary["error_key"] == "error/_unknown/loose.csv"
+
+
+def test_empty_file(app, aws):
+    key = "incoming/orders/empty.csv"
+    put(aws, key, b"")
+    summary = invoke(app, aws, key)
+    assert (summary["valid"], summary["ignored"], summary["reason"]) == (False, False, "empty_file")
+
+
+def test_binary_file(app, aws):
+    key = "incoming/orders/picture.csv"
+    put(aws, key, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    assert invoke(app, aws, key)["reason"] == "not_text"
+
+
+def test_header_only_file_has_too_few_rows(app, aws):
+    key = "incoming/orders/none.csv"
+    put(aws, key, b"order_id,customer_id,order_date,status,amount,currency,email\n")
+    summary = invoke(app, aws, key)
+    assert (summary["valid"], summary["reason"], summary["rows"]) == (False, "too_few_rows", 0)
+
+
+def test_ragged_rows_fail_the_file(app, aws):
+    good = (SAMPLES / "orders" / "orders-2026-11-20.csv").read_bytes()
+    key = "incoming/orders/ragged.csv"
+    put(aws, key, good + b"1007,8,2026-11-22,PAID\n")
+    summary = invoke(app, aws, key)
+    assert summary["valid"] is False and summary["reason"] == "ragged_rows"
+    assert summary["rows"] == 7
+    report = read_json(aws, summary["report_key"])
+    assert report["failures"][0]["cases"][0]["value"].startswith("expected 7 fields, got 4")
+
+
+def test_many_failures_keep_the_summary_small(app, aws):
+    header = b"order_id,customer_id,order_date,status,amount,currency,email\n"
+    rows = b"".join(f"{i},x,bad,LOST,-1,eur,{'y' * 500}\n".encode() for i in range(1, 3001))
+    key = "incoming/orders/huge-failures.csv"
+    put(aws, key, header + rows)
+    summary = invoke(app, aws, key)
+    assert summary["valid"] is False and summary["failed_rows"] == 3000
+    assert len(json.dumps(summary)) < 8 * 1024
+    report = read_json(aws, summary["report_key"])
+    assert all(len(f["cases"]) <= 20 for f in report["failures"])
+    assert {f["count"] for f in report["failures"] if f["reason"] == "wrong_type"} == {3000}
+
+
+# -- ignored objects -------------------------------------------------------------------------
+
+def test_folder_marker_is_ignored(app, aws):
+    key = "incoming/orders/"
+    put(aws, key, b"")
+    summary = invoke(app, aws, key)
+    assert summary["ignored"] is True and summary["valid"] is False
+    assert summary["message"] == "folder marker"
+    assert "report_key" not in summary
+    assert keys(aws) == {key}
+
+
+@pytest.mark.parametrize("name", ["_SUCCESS", ".keep"])
+def test_zero_byte_markers_are_ignored(app, aws, name):
+    key = f"incoming/orders/{name}"
+    put(aws, key, b"")
+    summary = invoke(app, aws, key)
+    assert summary["ignored"] is True
+    assert keys(aws) == {key}
+
+
+def test_metrics_are_emitted(app, aws, capsys):
+    key = put_sample(aws, "orders", "orders-bad.csv")
+    invoke(app, aws, key)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+           if line.startswith("{") and "_aws" in line]
+    assert emf, "no EMF metrics line printed"
+    metrics = emf[-1]
+    assert metrics["FilesValidated"] == [1.0] or metrics["FilesValidated"] == 1.0
+    assert "FilesRejected" in metrics and metrics["dataset"] == "orders"

@@ -1,0 +1,277 @@
+"""open_stream: header detection, dialects, unreadable files, ragged rows and batch regrouping."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pytest
+
+from etl_validator import csv_stream
+from etl_validator.contract import Dialect
+from etl_validator.csv_stream import UnreadableFile, open_stream
+
+COMMA = Dialect()
+SEMICOLON = Dialect(delimiter=";")
+
+
+def read(data: bytes, dialect: Dialect = COMMA, columns: tuple[str, ...] = ("a", "b")):
+    """(stream, rows as dicts) for `data`."""
+    stream = open_stream(io.BytesIO(data), dialect, list(columns))
+    batches = list(stream.batches)
+    assert all(isinstance(b, pa.RecordBatch) for b in batches)
+    assert all(field.type == pa.string() for b in batches for field in b.schema)
+    rows = [row for b in batches for row in b.to_pylist()]
+    return stream, rows
+
+
+def unreadable(data: bytes, dialect: Dialect = COMMA) -> UnreadableFile:
+    with pytest.raises(UnreadableFile) as info:
+        stream = open_stream(io.BytesIO(data), dialect, ["a", "b"])
+        list(stream.batches)
+    return info.value
+
+
+# -- header ----------------------------------------------------------------------------------
+
+def test_header_and_rows():
+    stream, rows = read(b"a,b\n1,2\n3,4\n")
+    assert stream.header == ["a", "b"]
+    assert rows == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+    assert stream.ragged_count == 0 and stream.ragged_rows == []
+
+
+def test_header_order_is_the_file_order():
+    stream, rows = read(b"b,a\n2,1\n")
+    assert stream.header == ["b", "a"]
+    assert rows == [{"b": "2", "a": "1"}]
+
+
+def test_header_names_are_stripped():
+    stream, rows = read(b" a , b \n1,2\n")
+    assert stream.header == ["a", "b"]
+    assert rows == [{"a": "1", "b": "2"}]
+
+
+def test_header_only_file_has_no_rows():
+    stream, rows = read(b"a,b\n")
+    assert stream.header == ["a", "b"] and rows == []
+
+
+@pytest.mark.xfail(strict=True, raises=pa.ArrowInvalid,
+                   reason="csv_stream.py open_stream: a header-only file without a final newline "
+                          "makes pacsv.open_csv raise ArrowInvalid ('Could not skip initial 1 rows'), "
+                          "which is not caught (only _regroup converts ArrowInvalid)")
+def test_header_only_file_without_final_newline():
+    stream, rows = read(b"a,b")
+    assert stream.header == ["a", "b"] and rows == []
+
+
+def test_no_header_dialect_uses_contract_names():
+    stream, rows = read(b"1,2\n3,4\n", Dialect(header=False))
+    assert stream.header == ["a", "b"]
+    assert rows == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+
+
+def test_crlf_line_endings():
+    _, rows = read(b"a,b\r\n1,2\r\n3,4\r\n")
+    assert rows == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+
+
+def test_last_line_without_newline():
+    _, rows = read(b"a,b\n1,2\n3,4")
+    assert rows[-1] == {"a": "3", "b": "4"}
+
+
+# -- BOM, quoting, dialects -------------------------------------------------------------------
+
+def test_bom_is_stripped():
+    stream, rows = read(b"\xef\xbb\xbfa,b\n1,2\n")
+    assert stream.header == ["a", "b"]
+    assert rows == [{"a": "1", "b": "2"}]
+
+
+def test_bom_is_stripped_without_header():
+    _, rows = read(b"\xef\xbb\xbf1,2\n", Dialect(header=False))
+    assert rows == [{"a": "1", "b": "2"}]
+
+
+def test_quoted_delimiter_and_newline():
+    _, rows = read(b'a,b\n"x,y","line1\nline2"\n"say ""hi""",3\n')
+    assert rows == [{"a": "x,y", "b": "line1\nline2"}, {"a": 'say "hi"', "b": "3"}]
+
+
+def test_quoted_newline_in_header():
+    stream, rows = read(b'"a","b\nc"\n1,2\n', columns=("a", "b\nc"))
+    assert stream.header == ["a", "b\nc"]
+    assert rows == [{"a": "1", "b\nc": "2"}]
+
+
+def test_semicolon_dialect():
+    stream, rows = read(b'a;b\n"x;y";2\n3,5;4\n', SEMICOLON)
+    assert stream.header == ["a", "b"]
+    assert rows == [{"a": "x;y", "b": "2"}, {"a": "3,5", "b": "4"}]
+
+
+def test_semicolon_file_read_with_comma_dialect_is_one_column():
+    stream, _ = read(b"a;b\n1;2\n")
+    assert stream.header == ["a;b"]
+
+
+def test_custom_quote_char():
+    _, rows = read(b"a,b\n'x,y',2\n", Dialect(quote_char="'"))
+    assert rows == [{"a": "x,y", "b": "2"}]
+
+
+def test_null_values():
+    _, rows = read(b'a,b\n,NULL\n"",x\nnull,"NULL"\n', Dialect(null_values=("", "NULL")))
+    # Listed tokens become nulls; a quoted empty string stays a string.
+    assert rows[0] == {"a": None, "b": None}
+    assert rows[1] == {"a": "", "b": "x"}
+    assert rows[2]["a"] == "null"
+
+
+def test_values_are_not_typed_or_trimmed():
+    _, rows = read(b"a,b\n 007 ,1e3\n")
+    assert rows == [{"a": " 007 ", "b": "1e3"}]
+
+
+def test_latin1_encoding():
+    stream, rows = read("nom,b\nété,ü\n".encode("latin-1"), Dialect(encoding="latin-1"),
+                        columns=("nom", "b"))
+    assert stream.header == ["nom", "b"]
+    assert rows == [{"nom": "été", "b": "ü"}]
+
+
+def test_utf8_text():
+    _, rows = read("a,b\nDan Ødegaard,Müller\n".encode())
+    assert rows == [{"a": "Dan Ødegaard", "b": "Müller"}]
+
+
+# -- unreadable files ------------------------------------------------------------------------
+
+def test_empty_object():
+    error = unreadable(b"")
+    assert error.reason == "empty_file"
+
+
+def test_blank_first_line():
+    assert unreadable(b"\n").reason == "empty_file"
+
+
+def test_binary_with_nul():
+    assert unreadable(b"PK\x03\x04\x00\x00binary").reason == "not_text"
+    assert unreadable("a,b\n1,2\n".encode("utf-16")).reason == "not_text"
+
+
+def test_invalid_utf8():
+    error = unreadable(b"a,b\n\xff\xfe,1\n")
+    assert error.reason == "bad_encoding"
+    assert "utf-8" in str(error)
+
+
+def test_unknown_encoding():
+    assert unreadable(b"a,b\n1,2\n", Dialect(encoding="no-such-codec")).reason == "bad_encoding"
+
+
+def test_utf8_character_cut_by_the_peek_is_fine(monkeypatch):
+    # The peek may end inside a multi-byte character: that is not an encoding error.
+    data = "a,b\né,1\n".encode()
+    monkeypatch.setattr(csv_stream, "PEEK_BYTES", data.index(b"\xc3") + 1)
+    _, rows = read(data)
+    assert rows == [{"a": "é", "b": "1"}]
+
+
+@pytest.mark.xfail(strict=True, reason="csv_stream.py _regroup: invalid UTF-8 past the first "
+                   "PEEK_BYTES comes from pyarrow as ArrowInvalid ('invalid UTF8 data') and is "
+                   "reported as malformed_csv; the UnicodeDecodeError branch never fires for utf-8")
+def test_invalid_utf8_after_the_peek(monkeypatch):
+    monkeypatch.setattr(csv_stream, "PEEK_BYTES", 8)
+    assert unreadable(b"a,b\n1,2\n3,4\n5,\xff\n").reason == "bad_encoding"
+
+
+def test_invalid_utf8_after_the_peek_is_still_unreadable(monkeypatch):
+    monkeypatch.setattr(csv_stream, "PEEK_BYTES", 8)
+    assert unreadable(b"a,b\n1,2\n3,4\n5,\xff\n").reason in {"bad_encoding", "malformed_csv"}
+
+
+# -- ragged rows and duplicate headers ----------------------------------------------------------
+
+def test_ragged_rows_are_counted_and_sampled():
+    stream, rows = read(b"a,b\n1,2\n1,2,3\n4\n5,6\n")
+    assert rows == [{"a": "1", "b": "2"}, {"a": "5", "b": "6"}]
+    assert stream.ragged_count == 2
+    assert stream.ragged_rows == ["expected 2 fields, got 3: 1,2,3", "expected 2 fields, got 1: 4"]
+
+
+def test_ragged_samples_are_capped():
+    data = b"a,b\n" + b"1,2,3\n" * (csv_stream.MAX_RAGGED_SAMPLES + 5) + b"7,8\n"
+    stream, rows = read(data)
+    assert rows == [{"a": "7", "b": "8"}]
+    assert stream.ragged_count == csv_stream.MAX_RAGGED_SAMPLES + 5
+    assert len(stream.ragged_rows) == csv_stream.MAX_RAGGED_SAMPLES
+
+
+def test_ragged_sample_text_is_clipped():
+    stream, _ = read(b"a,b\n" + b"x," * 300 + b"x\n")
+    assert stream.ragged_count == 1
+    assert len(stream.ragged_rows[0]) <= len("expected 2 fields, got 301: ") + 200
+
+
+def test_duplicate_header_returns_no_batches():
+    stream = open_stream(io.BytesIO(b"a,a,b\n1,2,3\n"), COMMA, ["a", "b"])
+    assert stream.header == ["a", "a", "b"]
+    assert list(stream.batches) == []
+
+
+# -- regrouping ------------------------------------------------------------------------------
+
+def make_csv(n: int) -> bytes:
+    return b"id,v\n" + b"".join(f"{i},value-{i}\n".encode() for i in range(1, n + 1))
+
+
+def test_small_file_is_one_batch():
+    stream = open_stream(io.BytesIO(make_csv(100)), COMMA, ["id", "v"])
+    batches = list(stream.batches)
+    assert [b.num_rows for b in batches] == [100]
+
+
+def test_batches_are_regrouped(monkeypatch):
+    monkeypatch.setattr(csv_stream, "BLOCK_SIZE", 256)     # many small reader blocks
+    monkeypatch.setattr(csv_stream, "BATCH_ROWS", 50)
+    monkeypatch.setattr(csv_stream, "PEEK_BYTES", 64)
+    n = 1234
+    stream = open_stream(io.BytesIO(make_csv(n)), COMMA, ["id", "v"])
+    batches = list(stream.batches)
+    sizes = [b.num_rows for b in batches]
+    assert len(batches) > 5
+    assert sum(sizes) == n
+    assert all(size >= 50 for size in sizes[:-1])
+    assert all(b.num_columns == 2 and b.schema.names == ["id", "v"] for b in batches)
+    ids = [int(x) for b in batches for x in b.column("id").to_pylist()]
+    assert ids == list(range(1, n + 1))   # in order, nothing lost or repeated at block edges
+
+
+def test_regrouping_with_quoted_newlines_across_blocks(monkeypatch):
+    monkeypatch.setattr(csv_stream, "BLOCK_SIZE", 128)
+    monkeypatch.setattr(csv_stream, "BATCH_ROWS", 7)
+    monkeypatch.setattr(csv_stream, "PEEK_BYTES", 32)
+    n = 200
+    data = b"id,v\n" + b"".join(f'{i},"line {i}\nmore, text"\n'.encode() for i in range(1, n + 1))
+    stream = open_stream(io.BytesIO(data), COMMA, ["id", "v"])
+    batches = list(stream.batches)
+    assert len(batches) > 1
+    values = [x for b in batches for x in b.column("v").to_pylist()]
+    assert len(values) == n
+    assert values[-1] == f"line {n}\nmore, text"
+    assert stream.ragged_count == 0
+
+
+def test_source_is_read_lazily_after_the_peek(monkeypatch):
+    monkeypatch.setattr(csv_stream, "PEEK_BYTES", 16)
+    monkeypatch.setattr(csv_stream, "BLOCK_SIZE", 1024)
+    source = io.BytesIO(make_csv(20_000))
+    stream = open_stream(source, COMMA, ["id", "v"])
+    # Opening reads the peek and the reader's read-ahead, not the whole object.
+    assert source.tell() < len(source.getvalue()) // 2
+    assert sum(b.num_rows for b in stream.batches) == 20_000
