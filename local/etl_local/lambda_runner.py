@@ -49,19 +49,19 @@ class LambdaContext:
 
 
 class _InvocationLog(io.TextIOBase):
-    """A stdout stand-in bound once at import: writes go to the current invocation's buffer."""
+    """A stdout stand-in bound once at import: the invoking thread's writes go to its invocation's
+    buffer; other threads (the CLI reporting progress) keep writing where they did."""
 
     def __init__(self) -> None:
         self.local = threading.local()
+        self.others = sys.stdout
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
         buffer = getattr(self.local, "buffer", None)
-        if buffer is not None:
-            buffer.write(text)
-        return len(text)
+        return (buffer if buffer is not None else self.others).write(text)
 
 
 @dataclass

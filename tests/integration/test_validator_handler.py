@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote_plus
 
 import boto3
+import pyarrow as pa
 import pytest
 from moto import mock_aws
 
@@ -79,7 +80,7 @@ def aws(mocked, monkeypatch):
     bucket = f"etl-data-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    monkeypatch.setattr(sys.modules[__name__], "BUCKET", bucket)
+    monkeypatch.setitem(globals(), "BUCKET", bucket)
     return s3
 
 
@@ -388,8 +389,6 @@ def test_metrics_are_emitted(app, aws, capsys):
 ORDERS_HEADER = b"order_id,customer_id,order_date,status,amount,currency,email\n"
 
 
-@pytest.mark.xfail(strict=True, reason="checks.py _record inverts pandera's not_nullable output: "
-                   "the report lists the non-null rows instead of the null one")
 def test_null_in_required_column_reports_that_row(app, aws):
     key = "incoming/orders/null-customer.csv"
     put(aws, key, ORDERS_HEADER + b"1,17,2026-11-20,PAID,1.00,EUR,\n2,,2026-11-20,PAID,1.00,EUR,\n"
@@ -402,9 +401,7 @@ def test_null_in_required_column_reports_that_row(app, aws):
         "customer_id", 1, [{"row": 2, "value": None}])
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="casting.py: INTEGER regex accepts '+1001' but pc.cast raises ArrowInvalid, "
-                          "so the Lambda fails instead of returning a summary")
+@pytest.mark.filterwarnings("ignore:No application metrics")
 def test_integer_with_plus_sign_does_not_crash(app, aws):
     key = "incoming/orders/plus.csv"
     put(aws, key, ORDERS_HEADER + b"+1001,17,2026-11-20,PAID,1.00,EUR,\n")
@@ -412,9 +409,7 @@ def test_integer_with_plus_sign_does_not_crash(app, aws):
     assert summary["valid"] is True
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="csv_stream.py open_stream: header-only file without final newline -> "
-                          "uncaught ArrowInvalid from pacsv.open_csv, the Lambda fails")
+@pytest.mark.filterwarnings("ignore:No application metrics")
 def test_header_only_without_newline_does_not_crash(app, aws):
     key = "incoming/orders/none-no-newline.csv"
     put(aws, key, ORDERS_HEADER.rstrip(b"\n"))
@@ -422,8 +417,6 @@ def test_header_only_without_newline_does_not_crash(app, aws):
     assert (summary["valid"], summary["reason"], summary["rows"]) == (False, "too_few_rows", 0)
 
 
-@pytest.mark.xfail(strict=True, reason="casting.py: pc.strptime rolls 2026-02-30 over to "
-                   "2026-03-02, so an impossible date passes validation")
 def test_impossible_date_is_rejected(app, aws):
     key = "incoming/orders/feb30.csv"
     put(aws, key, ORDERS_HEADER + b"1,17,2026-02-30,PAID,1.00,EUR,\n")

@@ -92,9 +92,6 @@ def test_nullable_column_accepts_nulls():
     assert run(c, {"n": [None, "1", None]}).ok
 
 
-@pytest.mark.xfail(strict=True, reason="checks.py _record (lines 121-128): pandera's not_nullable "
-                   "check_output is True where the value IS null, and or_kleene(mask, is_null) + invert "
-                   "then reports every NON-null row instead of the null ones")
 @pytest.mark.parametrize("type_", ["integer", "string", "date"])
 def test_not_nullable(type_):
     values = {"integer": ["1", "2", None, "4"], "string": ["a", "b", None, "d"],

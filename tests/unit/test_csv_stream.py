@@ -58,10 +58,6 @@ def test_header_only_file_has_no_rows():
     assert stream.header == ["a", "b"] and rows == []
 
 
-@pytest.mark.xfail(strict=True, raises=pa.ArrowInvalid,
-                   reason="csv_stream.py open_stream: a header-only file without a final newline "
-                          "makes pacsv.open_csv raise ArrowInvalid ('Could not skip initial 1 rows'), "
-                          "which is not caught (only _regroup converts ArrowInvalid)")
 def test_header_only_file_without_final_newline():
     stream, rows = read(b"a,b")
     assert stream.header == ["a", "b"] and rows == []
@@ -182,9 +178,6 @@ def test_utf8_character_cut_by_the_peek_is_fine(monkeypatch):
     assert rows == [{"a": "é", "b": "1"}]
 
 
-@pytest.mark.xfail(strict=True, reason="csv_stream.py _regroup: invalid UTF-8 past the first "
-                   "PEEK_BYTES comes from pyarrow as ArrowInvalid ('invalid UTF8 data') and is "
-                   "reported as malformed_csv; the UnicodeDecodeError branch never fires for utf-8")
 def test_invalid_utf8_after_the_peek(monkeypatch):
     monkeypatch.setattr(csv_stream, "PEEK_BYTES", 8)
     assert unreadable(b"a,b\n1,2\n3,4\n5,\xff\n").reason == "bad_encoding"

@@ -50,9 +50,13 @@ def cast_column(text: pa.Array, column: ColumnSpec) -> CastResult:
         return CastResult(text, pc.and_(pc.is_valid(text), pc.is_null(text)))
     trimmed = pc.utf8_trim_whitespace(text)
     if column.type == "integer":
-        return _with_mask(trimmed, pc.match_substring_regex(trimmed, INTEGER), target)
+        unsigned = pc.replace_substring_regex(trimmed, r"^\+", "")
+        return _with_mask(unsigned, pc.match_substring_regex(trimmed, INTEGER), target)
     if column.type == "float":
-        return _with_mask(trimmed, pc.match_substring_regex(trimmed, FLOAT), target)
+        result = _with_mask(trimmed, pc.match_substring_regex(trimmed, FLOAT), target)
+        overflow = pc.fill_null(pc.is_inf(result.values), False)
+        return CastResult(pc.if_else(overflow, pa.scalar(None, target), result.values),
+                          pc.or_(result.bad, overflow))
     if column.decimal:
         precision, scale = column.decimal
         whole = precision - scale
@@ -64,5 +68,15 @@ def cast_column(text: pa.Array, column: ColumnSpec) -> CastResult:
         values = pc.if_else(ok, pc.is_in(lowered, pa.array(TRUE)), pa.scalar(None, pa.bool_()))
         return CastResult(values, pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False))))
     parsed = pc.strptime(trimmed, format=column.format, unit="us", error_is_null=True)
+    # Arrow rolls impossible days over (2026-02-30 parses as 2026-03-02): a value is only
+    # valid if formatting it back gives the same numbers, leading zeros aside.
+    if "%f" not in column.format:
+        whole_seconds = pc.cast(parsed, pa.timestamp("s"), safe=False)
+        roundtrip = pc.equal(_unpadded(pc.strftime(whole_seconds, format=column.format)), _unpadded(trimmed))
+        parsed = pc.if_else(pc.fill_null(roundtrip, False), parsed, pa.scalar(None, parsed.type))
     values = pc.cast(parsed, target) if column.type == "date" else parsed
     return CastResult(values, pc.and_(pc.is_valid(text), pc.is_null(parsed)))
+
+
+def _unpadded(text: pa.Array) -> pa.Array:
+    return pc.replace_substring_regex(text, r"(^|\D)0+(\d)", r"\1\2")

@@ -29,7 +29,8 @@ REASONS = {
 }
 
 
-def _pandera_check(name: str, arg: Any) -> pda.Check:
+def build_check(name: str, arg: Any) -> pda.Check:
+    """One pandera built-in check from a contract entry: `{ge: 0}` or `{str_length: {min_value: 1}}`."""
     factory = getattr(pda.Check, name)
     return factory(**arg) if isinstance(arg, dict) else factory(arg)
 
@@ -37,7 +38,7 @@ def _pandera_check(name: str, arg: Any) -> pda.Check:
 def build_schema(contract: Contract) -> pda.DataFrameSchema:
     """The pandera schema for the typed columns; uniqueness is checked across batches instead."""
     return pda.DataFrameSchema(
-        {c.name: pda.Column(check_type(c), [_pandera_check(k, v) for k, v in c.checks.items()],
+        {c.name: pda.Column(check_type(c), [build_check(k, v) for k, v in c.checks.items()],
                             nullable=c.nullable)
          for c in contract.columns},
         strict=False,
@@ -118,7 +119,9 @@ class BatchValidator:
             self.report.add(label, column, reason, [None] * len(values), values)
             return
         frame = nw.from_native(table)
-        if isinstance(output, nw.Expr):
+        if reason == "null_value" and column is not None:
+            mask = pc.is_valid(table.column(column))
+        elif isinstance(output, nw.Expr):
             mask = frame.select(output.alias("__ok__")).to_native().column("__ok__")
             if column is not None:
                 mask = pc.or_kleene(mask, pc.is_null(table.column(column)))

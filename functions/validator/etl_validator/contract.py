@@ -18,6 +18,8 @@ CHECKS = {
     "eq", "ne", "gt", "ge", "lt", "le", "in_range", "isin", "notin",
     "str_matches", "str_contains", "str_startswith", "str_endswith", "str_length",
 }
+TOP_LEVEL_FIELDS = {"dataset", "version", "description", "dialect", "columns", "allow_extra_columns",
+                    "rows", "parquet"}
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "timestamp": "%Y-%m-%dT%H:%M:%S"}
 GLUE_TYPES = {"integer": "bigint", "float": "double", "string": "string",
               "boolean": "boolean", "date": "date", "timestamp": "timestamp"}
@@ -135,6 +137,13 @@ def _column(raw: Any, index: int, path: str) -> ColumnSpec:
     unknown = set(raw) - {"name", "type", "nullable", "unique", "format", "checks", "description"}
     if unknown:
         raise ContractError(path, f"{where}{sorted(unknown)[0]}", "unknown field")
+    from .checks import build_check  # checks imports this module
+
+    for check, arg in checks.items():
+        try:
+            build_check(check, arg)
+        except Exception as exc:  # pandera raises TypeError, ValueError, re.error...
+            raise ContractError(path, f"{where}checks.{check}", f"invalid argument {arg!r}: {exc}") from exc
     return ColumnSpec(
         name=name,
         type=col_type,
@@ -146,9 +155,16 @@ def _column(raw: Any, index: int, path: str) -> ColumnSpec:
 
 
 def parse_contract(raw: Any, path: str) -> Contract:
-    """Build a Contract from parsed YAML, raising ContractError on the first bad field."""
+    """Build a Contract from parsed YAML, raising ContractError on the first bad field.
+
+    Every check is built once here, so a bad argument fails when the contract loads, not
+    on the first file of the dataset.
+    """
     if not isinstance(raw, dict):
         raise ContractError(path, "(root)", "must be a mapping")
+    unknown = set(raw) - TOP_LEVEL_FIELDS
+    if unknown:
+        raise ContractError(path, sorted(unknown)[0], "unknown field")
     raw_columns = _require(raw, "columns", list, path, "")
     if not raw_columns:
         raise ContractError(path, "columns", "needs at least one column")
@@ -164,8 +180,9 @@ def parse_contract(raw: Any, path: str) -> Contract:
         header=_optional(dialect_raw, "header", bool, True, path, "dialect."),
         null_values=tuple(_optional(dialect_raw, "null_values", list, [""], path, "dialect.")),
     )
-    if len(dialect.delimiter) != 1:
-        raise ContractError(path, "dialect.delimiter", "must be one character")
+    for name in ("delimiter", "quote_char"):
+        if len(getattr(dialect, name)) != 1:
+            raise ContractError(path, f"dialect.{name}", "must be one character")
     rows = _optional(raw, "rows", dict, {}, path, "")
     parquet = _optional(raw, "parquet", dict, {}, path, "")
     partition_by = tuple(_optional(parquet, "partition_by", list, [], path, "parquet."))

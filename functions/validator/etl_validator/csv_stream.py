@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -98,7 +98,25 @@ def open_stream(source: BinaryIO, dialect: Dialect, column_names: list[str]) -> 
                 f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text[:200]}")
         return "skip"
 
-    reader = pacsv.open_csv(
+    try:
+        reader = _open(prefix, source, dialect, header, on_invalid)
+    except pa.ArrowInvalid as exc:
+        if "skip initial" in str(exc):  # a header with no line break after it: no rows
+            return stream
+        raise UnreadableFile(*_arrow_reason(exc)) from exc
+    stream.batches = _regroup(reader)
+    return stream
+
+
+def _arrow_reason(exc: pa.ArrowInvalid) -> tuple[str, str]:
+    if "UTF8" in str(exc) or "UTF-8" in str(exc):
+        return "bad_encoding", f"not valid UTF-8 text: {exc}"
+    return "malformed_csv", f"the CSV cannot be parsed: {exc}"
+
+
+def _open(prefix: bytes, source: BinaryIO, dialect: Dialect, header: list[str],
+          on_invalid: Callable[[pacsv.InvalidRow], str]) -> pacsv.CSVStreamingReader:
+    return pacsv.open_csv(
         _Replay(prefix, source),
         read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=dialect.encoding,
                                        column_names=header, skip_rows=1 if dialect.header else 0),
@@ -115,8 +133,6 @@ def open_stream(source: BinaryIO, dialect: Dialect, column_names: list[str]) -> 
             quoted_strings_can_be_null=False,
         ),
     )
-    stream.batches = _regroup(reader)
-    return stream
 
 
 def _regroup(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
@@ -131,7 +147,7 @@ def _regroup(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
                 yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
                 pending, rows = [], 0
     except pa.ArrowInvalid as exc:
-        raise UnreadableFile("malformed_csv", f"the CSV cannot be parsed: {exc}") from exc
+        raise UnreadableFile(*_arrow_reason(exc)) from exc
     except UnicodeDecodeError as exc:
         raise UnreadableFile("bad_encoding", str(exc)) from exc
     if rows:

@@ -1,0 +1,333 @@
+"""The mover Lambda on moto S3: copy, verify, delete; quarantine reports; reruns converge."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from boto3.s3.transfer import TransferConfig
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "functions" / "mover" / "app.py"
+SAMPLE = ROOT / "samples" / "orders" / "orders-2026-11-20.csv"
+REGION = "us-east-1"
+MB = 1024 * 1024
+
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+    "POWERTOOLS_SERVICE_NAME": "mover", "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+class Context:
+    function_name = "MoverFunction"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:MoverFunction"
+    aws_request_id = "req-mover-1"
+    log_group_name = "/aws/lambda/MoverFunction"
+    log_stream_name = "stream"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+@pytest.fixture(scope="module")
+def mocked():
+    """Env, moto, then the handler module (it makes its boto3 client at import).
+
+    `moves` is imported by the handler as a top-level module; the unique name keeps this
+    `app.py` apart from the validator's.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in ENV.items():
+            mp.setenv(name, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        with mock_aws():
+            name = f"mover_app_{uuid.uuid4().hex}"
+            spec = importlib.util.spec_from_file_location(name, APP)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+                yield module, boto3.client("s3", region_name=REGION)
+            finally:
+                sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def app(mocked):
+    return mocked[0]
+
+
+@pytest.fixture
+def s3(mocked):
+    return mocked[1]
+
+
+@pytest.fixture
+def moves(app):
+    return sys.modules["moves"]
+
+
+@pytest.fixture
+def bucket(s3):
+    name = f"etl-data-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+@pytest.fixture
+def plain_bucket(s3):
+    name = f"etl-plain-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def body(s3, bucket: str, key: str, version_id: str | None = None) -> bytes:
+    extra = {"VersionId": version_id} if version_id else {}
+    return s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
+
+
+def exists(s3, bucket: str, key: str) -> bool:
+    return any(o["Key"] == key for o in s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", []))
+
+
+def put(s3, bucket: str, key: str, data: bytes) -> str | None:
+    return s3.put_object(Bucket=bucket, Key=key, Body=data).get("VersionId")
+
+
+class fail_deletes:
+    """Make the client's DeleteObject fail: a crash between the copy and the delete."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    @staticmethod
+    def _boom(**_):
+        raise RuntimeError("simulated crash before delete")
+
+    def __enter__(self):
+        self.client.meta.events.register("before-call.s3.DeleteObject", self._boom)
+        return self
+
+    def __exit__(self, *exc):
+        self.client.meta.events.unregister("before-call.s3.DeleteObject", self._boom)
+
+
+# -- moving to staging -----------------------------------------------------------------------
+
+def test_move_to_staging(app, s3, bucket):
+    key = "incoming/orders/orders-2026-11-20.csv"
+    data = SAMPLE.read_bytes()
+    version = put(s3, bucket, key, data)
+    result = app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging", "version_id": version},
+                                Context())
+    assert result["key"] == key and result["dataset"] == "orders"
+    assert result["target_key"] == "staging/orders/orders-2026-11-20.csv"
+    assert result["already_moved"] is False and result["report_key"] is None
+    assert result["version_id"] == s3.head_object(Bucket=bucket, Key=result["target_key"])["VersionId"]
+    assert body(s3, bucket, result["target_key"]) == data
+    assert not exists(s3, bucket, key)
+    assert not any(k["Key"].endswith(".report.json")
+                   for k in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_move_in_unversioned_bucket(app, s3, plain_bucket):
+    key = "incoming/orders/2026/11/x.csv"
+    put(s3, plain_bucket, key, b"a,b\n1,2\n")
+    result = app.lambda_handler({"bucket": plain_bucket, "key": key, "zone": "staging"}, Context())
+    assert result["target_key"] == "staging/orders/2026/11/x.csv"
+    assert body(s3, plain_bucket, result["target_key"]) == b"a,b\n1,2\n"
+    assert not exists(s3, plain_bucket, key)
+
+
+def test_moves_the_given_version(app, s3, bucket):
+    key = "incoming/orders/o.csv"
+    first = put(s3, bucket, key, b"first\n")
+    put(s3, bucket, key, b"second\n")
+    result = app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging", "version_id": first},
+                                Context())
+    assert body(s3, bucket, result["target_key"]) == b"first\n"
+
+
+def test_key_with_spaces_and_unicode(app, s3, bucket):
+    key = "incoming/orders/Q4 ventes été.csv"
+    put(s3, bucket, key, b"x\n")
+    result = app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging"}, Context())
+    assert result["target_key"] == "staging/orders/Q4 ventes été.csv"
+    assert body(s3, bucket, result["target_key"]) == b"x\n"
+
+
+def test_file_without_dataset_folder_goes_to_unknown(app, s3, bucket):
+    put(s3, bucket, "incoming/loose.csv", b"x\n")
+    result = app.lambda_handler({"bucket": bucket, "key": "incoming/loose.csv", "zone": "error"}, Context())
+    assert result["dataset"] == "_unknown"
+    assert result["target_key"] == "error/_unknown/loose.csv"
+
+
+# -- quarantine after a pipeline failure ------------------------------------------------------
+
+def test_quarantine_with_encoded_key_and_failure(app, s3, bucket):
+    key = "incoming/orders/Q4 ventes été+1.csv"
+    data = b"order_id\n1\n"
+    put(s3, bucket, key, data)
+    event = {
+        "bucket": bucket,
+        "encoded_key": quote_plus(key, safe="/"),
+        "zone": "error",
+        "failure": {"Error": "Lambda.ServiceException", "Cause": "x" * 5000},
+        "execution": "arn:aws:states:us-east-1:123456789012:execution:Pipeline:abc",
+    }
+    result = app.lambda_handler(event, Context())
+    target = "error/orders/Q4 ventes été+1.csv"
+    assert result["key"] == key
+    assert result["target_key"] == target
+    assert result["report_key"] == target + ".report.json"
+    assert body(s3, bucket, target) == data
+    assert not exists(s3, bucket, key)
+
+    head = s3.head_object(Bucket=bucket, Key=result["report_key"])
+    assert head["ContentType"] == "application/json"
+    report = json.loads(body(s3, bucket, result["report_key"]))
+    assert report["valid"] is False and report["reason"] == "pipeline_error"
+    assert report["dataset"] == "orders" and report["key"] == key
+    assert report["execution"] == event["execution"]
+    failure = report["failures"][0]
+    assert (failure["check"], failure["reason"], failure["count"]) == ("pipeline", "pipeline_error", 1)
+    value = failure["cases"][0]["value"]
+    assert value.startswith("Lambda.ServiceException: xxx")
+    assert len(value) == len("Lambda.ServiceException: ") + 2000   # the cause is capped
+
+
+def test_quarantine_with_empty_failure(app, s3, bucket):
+    key = "incoming/orders/o.csv"
+    put(s3, bucket, key, b"x\n")
+    result = app.lambda_handler({"bucket": bucket, "encoded_key": key, "zone": "error", "failure": {}},
+                                Context())
+    report = json.loads(body(s3, bucket, result["report_key"]))
+    assert report["failures"][0]["cases"][0]["value"] == "Unknown: "
+    assert report["execution"] is None
+
+
+def test_key_wins_over_encoded_key(app, s3, bucket):
+    key = "incoming/orders/a+b.csv"         # a literal plus: decoding it would give a space
+    put(s3, bucket, key, b"x\n")
+    result = app.lambda_handler({"bucket": bucket, "key": key, "encoded_key": "ignored", "zone": "staging"},
+                                Context())
+    assert result["target_key"] == "staging/orders/a+b.csv"
+
+
+# -- reruns and missing objects ---------------------------------------------------------------
+
+def test_rerun_after_crash_between_copy_and_delete(app, s3, bucket):
+    key = "incoming/orders/o.csv"
+    data = SAMPLE.read_bytes()
+    version = put(s3, bucket, key, data)
+    event = {"bucket": bucket, "key": key, "zone": "staging", "version_id": version}
+    with fail_deletes(app.s3), pytest.raises(RuntimeError, match="simulated crash"):
+        app.lambda_handler(event, Context())
+    # The crash left both copies: nothing was lost.
+    assert exists(s3, bucket, key) and exists(s3, bucket, "staging/orders/o.csv")
+
+    result = app.lambda_handler(event, Context())
+    assert result["target_key"] == "staging/orders/o.csv"
+    assert not exists(s3, bucket, key)
+    assert body(s3, bucket, "staging/orders/o.csv") == data
+
+
+def test_rerun_after_finished_move_is_already_moved(app, s3, plain_bucket):
+    key = "incoming/orders/o.csv"
+    put(s3, plain_bucket, key, b"x\n")
+    event = {"bucket": plain_bucket, "key": key, "zone": "staging"}
+    assert app.lambda_handler(event, Context())["already_moved"] is False
+    again = app.lambda_handler(event, Context())
+    assert again["already_moved"] is True
+    assert again["target_key"] == "staging/orders/o.csv"
+    assert body(s3, plain_bucket, "staging/orders/o.csv") == b"x\n"
+
+
+def test_source_gone_target_present_in_versioned_bucket(app, s3, bucket):
+    # Source deleted (a delete marker on top) and target present: the move is finished.
+    key = "incoming/orders/o.csv"
+    put(s3, bucket, "staging/orders/o.csv", b"x\n")
+    result = app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging"}, Context())
+    assert result["already_moved"] is True
+    assert result["version_id"] == s3.head_object(Bucket=bucket, Key="staging/orders/o.csv")["VersionId"]
+
+
+def test_rerun_with_version_id_converges(app, s3, bucket):
+    key = "incoming/orders/o.csv"
+    version = put(s3, bucket, key, b"x\n")
+    event = {"bucket": bucket, "key": key, "zone": "staging", "version_id": version}
+    app.lambda_handler(event, Context())
+    app.lambda_handler(event, Context())
+    assert not exists(s3, bucket, key)
+    assert body(s3, bucket, "staging/orders/o.csv") == b"x\n"
+
+
+def test_missing_source_and_target_is_an_error(app, s3, bucket):
+    with pytest.raises(FileNotFoundError, match="incoming/orders/nothing.csv"):
+        app.lambda_handler({"bucket": bucket, "key": "incoming/orders/nothing.csv", "zone": "staging"},
+                           Context())
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_missing_source_writes_no_quarantine_report(app, s3, bucket):
+    with pytest.raises(FileNotFoundError):
+        app.lambda_handler({"bucket": bucket, "encoded_key": "incoming/orders/gone.csv", "zone": "error",
+                            "failure": {"Error": "X", "Cause": "y"}}, Context())
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+# -- move_object directly ---------------------------------------------------------------------
+
+def test_copy_that_does_not_verify_keeps_the_source(moves, s3, bucket):
+    key, target = "incoming/orders/o.csv", "staging/orders/o.csv"
+    put(s3, bucket, key, b"0123456789\n")
+
+    class ShortCopy:
+        """A client whose copy writes a truncated object."""
+
+        def __getattr__(self, name):
+            return getattr(s3, name)
+
+        def copy(self, source, bucket_, key_, Config=None):
+            s3.put_object(Bucket=bucket_, Key=key_, Body=b"01234")
+
+    with pytest.raises(moves.CopyMismatch):
+        moves.move_object(ShortCopy(), bucket, key, target)
+    assert body(s3, bucket, key) == b"0123456789\n"
+
+
+def test_multipart_copy(moves, s3, bucket):
+    key, target = "incoming/orders/big.csv", "staging/orders/big.csv"
+    data = os.urandom(11 * MB)
+    put(s3, bucket, key, data)
+    config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB)
+    result = moves.move_object(s3, bucket, key, target, config=config)
+    assert result["already_moved"] is False
+    head = s3.head_object(Bucket=bucket, Key=target)
+    assert head["ContentLength"] == len(data)
+    assert head["ETag"].strip('"').endswith("-3"), head["ETag"]   # 5 + 5 + 1 MB parts
+    assert hashlib.sha256(body(s3, bucket, target)).digest() == hashlib.sha256(data).digest()
+    assert not exists(s3, bucket, key)
+
+
+def test_default_transfer_copies_small_objects_in_one_part(moves, s3, bucket):
+    put(s3, bucket, "incoming/orders/small.csv", b"x" * 1024)
+    moves.move_object(s3, bucket, "incoming/orders/small.csv", "staging/orders/small.csv")
+    assert "-" not in s3.head_object(Bucket=bucket, Key="staging/orders/small.csv")["ETag"]
