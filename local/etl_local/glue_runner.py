@@ -13,10 +13,11 @@ import importlib.util
 import shutil
 import tempfile
 import threading
-from contextlib import redirect_stdout
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from . import capture
 
 _SPARK_LOCK = threading.Lock()
 
@@ -82,7 +83,7 @@ class GlueRunner:
             argv = [item for pair in ({"--JOB_NAME": job_name, "--JOB_RUN_ID": run_id} | args).items()
                     for item in pair]
             log = io.StringIO()
-            with _SPARK_LOCK, redirect_stdout(log):
+            with _SPARK_LOCK, capture.into(log):
                 self.spark()
                 result = self._script(s3, script_location).main(argv)
             self.logs.append(log.getvalue())

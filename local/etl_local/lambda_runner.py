@@ -2,8 +2,8 @@
 
 The function's folder and its Python layers go on sys.path; layers without a build method
 are what Lambda mounts at /opt, so environment values under /opt point at them instead.
-Output the handler prints (Powertools logs, EMF metrics) is captured per invocation, like
-CloudWatch Logs, instead of reaching the terminal.
+Output the handler prints (Powertools logs, EMF metrics) is captured per invocation
+(`capture`), like CloudWatch Logs, instead of reaching the terminal.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import threading
 import time
 import traceback
 import uuid
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from . import capture
 
 _LOCK = threading.Lock()
 
@@ -46,22 +47,6 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-class _InvocationLog(io.TextIOBase):
-    """A stdout stand-in bound once at import: the invoking thread's writes go to its invocation's
-    buffer; other threads (the CLI reporting progress) keep writing where they did."""
-
-    def __init__(self) -> None:
-        self.local = threading.local()
-        self.others = sys.stdout
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        buffer = getattr(self.local, "buffer", None)
-        return (buffer if buffer is not None else self.others).write(text)
 
 
 @dataclass
@@ -93,7 +78,6 @@ class LambdaRunner:
     def __init__(self) -> None:
         self.functions: dict[str, LocalFunction] = {}
         self._modules: dict[str, ModuleType] = {}
-        self._log = _InvocationLog()
         self.logs: dict[str, list[str]] = {}
 
     def register(self, function: LocalFunction) -> None:
@@ -119,9 +103,8 @@ class LambdaRunner:
         with _LOCK:
             saved = dict(os.environ)
             os.environ.update(function._env())
-            self._log.local.buffer = buffer
             try:
-                with redirect_stdout(self._log), redirect_stderr(self._log):
+                with capture.into(buffer):
                     handler = getattr(self._module(function), function.handler.rsplit(".", 1)[1])
                     context = LambdaContext(function.name, function.memory, function.arn, function.timeout)
                     result, errored = handler(event, context), False
@@ -130,7 +113,6 @@ class LambdaRunner:
                           "stackTrace": traceback.format_exception(exc)}
                 errored = True
             finally:
-                self._log.local.buffer = None
                 os.environ.clear()
                 os.environ.update(saved)
         text = buffer.getvalue()
