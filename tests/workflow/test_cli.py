@@ -1,0 +1,46 @@
+"""`etl-local run --json` as a user runs it: one JSON object per file, exit code by outcome."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.workflow
+
+
+def test_run_json_prints_one_object_per_file_and_exits_by_outcome(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "etl_local.cli", "run", "samples/orders/orders-2026-11-20.csv",
+         "samples/orders/orders-bad.csv", "--dataset", "orders", "--json"],
+        cwd=ROOT, env=os.environ | {"HOME": str(tmp_path)}, capture_output=True, text=True, timeout=600)
+
+    assert done.returncode == 1, done.stderr[-3000:]
+    good, bad = [json.loads(line) for line in done.stdout.splitlines()]
+    expected = {"outcome", "execution_status", "states", "staging_key", "error_key", "report_key",
+                "parquet_keys", "rows", "notifications"}
+    assert expected <= good.keys() and expected <= bad.keys()
+    assert (good["outcome"], good["execution_status"], good["rows"]) == ("processed", "SUCCEEDED", 6)
+    assert good["staging_key"] == "staging/orders/orders-2026-11-20.csv" and good["parquet_keys"]
+    assert (bad["outcome"], bad["error_key"]) == ("rejected", "error/orders/orders-bad.csv")
+    assert bad["report_key"] == "error/orders/orders-bad.csv.report.json"
+    assert [n["attributes"]["outcome"] for n in good["notifications"] + bad["notifications"]] == [
+        "processed", "rejected"]
+
+
+def test_invalid_contract_is_named_with_its_field(tmp_path):
+    project = tmp_path / "project"
+    (project / "contracts").mkdir(parents=True)
+    (project / "template.yaml").write_text((ROOT / "template.yaml").read_text())
+    (project / "functions").symlink_to(ROOT / "functions")
+    (project / "contracts" / "orders.yaml").write_text(
+        "dataset: orders\ncolumns:\n  - {name: id, type: integr}\n")
+    done = subprocess.run([sys.executable, "-m", "etl_local.cli", "--root", str(project), "demo"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "orders.yaml: columns[id].type: unknown type 'integr'" in done.stderr
