@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -14,6 +13,8 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from tests.helpers import load_module
 from moto import mock_aws
 from pyspark.sql import SparkSession
 
@@ -23,14 +24,7 @@ SOURCE_A = "orders-2026-11-20-ab12cd34ef56"
 SOURCE_B = "orders-2026-11-20-0123456789ab"
 
 
-def _load_job():
-    spec = importlib.util.spec_from_file_location("csv_to_parquet", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-job = _load_job()
+job = load_module(SCRIPT)
 
 
 def _column(name: str, type_: str, glue_type: str, fmt: str | None = None) -> dict[str, Any]:

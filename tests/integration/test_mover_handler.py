@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -11,10 +10,10 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote_plus
 
-import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
-from moto import mock_aws
+
+from tests.helpers import mocked_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "functions" / "mover" / "app.py"
@@ -46,25 +45,8 @@ class Context:
 
 @pytest.fixture(scope="module")
 def mocked():
-    """Env, moto, then the handler module (it makes its boto3 client at import).
-
-    `moves` is imported by the handler as a top-level module; the unique name keeps this
-    `app.py` apart from the validator's.
-    """
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in ENV.items():
-            mp.setenv(name, value)
-        mp.delenv("AWS_PROFILE", raising=False)
-        with mock_aws():
-            name = f"mover_app_{uuid.uuid4().hex}"
-            spec = importlib.util.spec_from_file_location(name, APP)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            try:
-                spec.loader.exec_module(module)
-                yield module, boto3.client("s3", region_name=REGION)
-            finally:
-                sys.modules.pop(name, None)
+    with mocked_handler(APP, ENV, "mover") as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import uuid
 from pathlib import Path
 from urllib.parse import quote_plus
 
-import boto3
-import pyarrow as pa
 import pytest
-from moto import mock_aws
+
+from tests.helpers import mocked_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "functions" / "validator" / "app.py"
@@ -47,25 +44,8 @@ ENV = {
 
 @pytest.fixture(scope="module")
 def mocked():
-    """Fake credentials and env, moto, and the handler module imported inside the mock.
-
-    The module makes its boto3 client and reads CONTRACTS_DIR at import, so both must be
-    in place first; a unique module name keeps it apart from the mover's `app.py`.
-    """
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in ENV.items():
-            mp.setenv(name, value)
-        mp.delenv("AWS_PROFILE", raising=False)
-        with mock_aws():
-            name = f"validator_app_{uuid.uuid4().hex}"
-            spec = importlib.util.spec_from_file_location(name, APP)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            try:
-                spec.loader.exec_module(module)
-                yield module, boto3.client("s3", region_name=REGION)
-            finally:
-                sys.modules.pop(name, None)
+    with mocked_handler(APP, ENV, "validator") as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pyarrow as pa
-import pytest
 
 from etl_validator.casting import arrow_type, cast_column, check_type
 from etl_validator.contract import DEFAULT_FORMATS, ColumnSpec

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import load_module
+
 SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "csv_to_parquet.py"
 
 
-def _load_job():
-    spec = importlib.util.spec_from_file_location("csv_to_parquet", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-job = _load_job()
+job = load_module(SCRIPT)
 
 
 @pytest.mark.parametrize(("strptime_format", "pattern"), [

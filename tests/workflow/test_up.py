@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 def _lines(process: subprocess.Popen) -> "queue.Queue[str]":
     lines: "queue.Queue[str]" = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l) for l in process.stdout], daemon=True).start()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     return lines
 
 

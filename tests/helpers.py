@@ -1,0 +1,51 @@
+"""Test helpers shared across suites: loading a module from a path, handlers under moto."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
+
+
+def load_module(path: Path, name: str | None = None) -> ModuleType:
+    """Import a file that is not on a package path (a Glue script, a Lambda's app.py)."""
+    name = name or path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+@contextmanager
+def mocked_handler(app: Path, env: dict[str, str], prefix: str) -> Iterator[tuple[ModuleType, Any]]:
+    """Env, moto, then the handler module: it makes its boto3 client and reads env at import.
+
+    Every function's entry point is `app.py`, so each gets a unique module name.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        with mock_aws():
+            name = f"{prefix}_app_{uuid.uuid4().hex}"
+            try:
+                yield load_module(app, name), boto3.client("s3", region_name=REGION)
+            finally:
+                sys.modules.pop(name, None)
