@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PY312 ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12; do $$p -c 'import sys' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 export PATH := $(dir $(PY312)):$(PATH)
 
@@ -21,6 +22,13 @@ $(SAM_VENV)/bin/sam:
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli==1.170.0' 'awscli>=1.36'
 	touch $@
 
+# checkov pins an old boto3 that breaks aws-sam-cli: it gets a virtual environment of its own.
+$(CHECKOV_VENV)/bin/checkov:
+	$(PY312) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==3.3.30'
+	touch $@
+
 node_modules/.bin/asl-validator: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
@@ -28,8 +36,8 @@ node_modules/.bin/asl-validator: package.json
 demo: $(BIN)/etl-local
 	$(BIN)/etl-local demo
 
-test: $(BIN)/etl-local $(SAM_VENV)/bin/sam node_modules/.bin/asl-validator
-	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) $(BIN)/python -m pytest -q
+test: $(BIN)/etl-local $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov node_modules/.bin/asl-validator
+	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) $(BIN)/python -m pytest -q
 
 up: $(BIN)/etl-local
 	$(BIN)/etl-local up --port 4566
@@ -40,10 +48,11 @@ build: $(SAM_VENV)/bin/sam
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided
 
-lint: $(BIN)/etl-local $(SAM_VENV)/bin/sam node_modules/.bin/asl-validator
+lint: $(BIN)/etl-local $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov node_modules/.bin/asl-validator
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	npx asl-validator --json-path statemachine/pipeline.asl.json
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam

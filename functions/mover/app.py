@@ -21,6 +21,7 @@ s3 = boto3.client("s3")
 @logger.inject_lambda_context(log_event=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """`key` is a decoded key; `encoded_key` comes straight from the S3 event (failure path)."""
+    logger.set_correlation_id(event.get("execution"))
     key = event["key"] if "key" in event else unquote_plus(event["encoded_key"])
     where = ObjectKey.parse(key)
     target_key = where.in_zone(event["zone"])

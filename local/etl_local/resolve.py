@@ -15,11 +15,12 @@ NAME_PROPERTY = {
     "AWS::Glue::Crawler": lambda p: p["Name"],
     "AWS::Glue::Job": lambda p: p["Name"],
     "AWS::Glue::Classifier": lambda p: p["CsvClassifier"]["Name"],
+    "AWS::Glue::SecurityConfiguration": lambda p: p["Name"],
 }
 
 
 class Resolver:
-    """Evaluates Ref, Fn::GetAtt, Fn::Sub and Fn::Join with moto's physical ids and ARNs."""
+    """Evaluates Ref, Fn::GetAtt, Fn::Sub, Fn::Join and Fn::If with moto's physical ids and ARNs."""
 
     def __init__(self, cfn: dict[str, Any], physical: dict[str, str], parameters: dict[str, str],
                  stack_name: str, region: str, session: Any) -> None:
@@ -47,7 +48,28 @@ class Resolver:
                 return self.sub(arg)
             if fn == "Fn::Join":
                 return arg[0].join(str(self(v)) for v in self(arg[1]))
+            if fn == "Fn::If":
+                condition, if_true, if_false = arg
+                return self(if_true if self.condition(condition) else if_false)
         return {k: self(v) for k, v in node.items()}
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.cfn.get("Conditions", {})[name])
+
+    def _truth(self, node: Any) -> bool:
+        (fn, arg), = node.items()
+        if fn == "Condition":
+            return self.condition(arg)
+        if fn == "Fn::Equals":
+            left, right = self(arg)
+            return str(left) == str(right)
+        if fn == "Fn::Not":
+            return not self._truth(arg[0])
+        if fn == "Fn::And":
+            return all(self._truth(a) for a in arg)
+        if fn == "Fn::Or":
+            return any(self._truth(a) for a in arg)
+        raise NotImplementedError(f"condition function {fn} is not resolved locally")
 
     def ref(self, name: str) -> Any:
         if name in self.values:
@@ -66,6 +88,14 @@ class Resolver:
             return self.session.client("iam").get_role(RoleName=physical)["Role"]["Arn"]
         if kind == "AWS::S3::Bucket" and attr == "Arn":
             return f"arn:aws:s3:::{physical}"
+        if kind == "AWS::KMS::Key" and attr == "Arn":
+            return self.session.client("kms").describe_key(KeyId=physical)["KeyMetadata"]["Arn"]
+        if kind == "AWS::Logs::LogGroup" and attr == "Arn":
+            return f"arn:aws:logs:{self.values['AWS::Region']}:{ACCOUNT_ID}:log-group:{physical}:*"
+        if kind == "AWS::SQS::Queue" and attr in {"Arn", "QueueName"}:
+            arn = self.session.client("sqs").get_queue_attributes(
+                QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            return arn if attr == "Arn" else arn.rsplit(":", 1)[-1]
         if kind == "AWS::SNS::Topic" and attr == "TopicName":
             return physical.rsplit(":", 1)[-1]
         raise NotImplementedError(f"Fn::GetAtt {logical}.{attr} ({kind}) is not resolved locally")

@@ -6,6 +6,7 @@ the patched internals; tests/infra/test_seams.py runs it.
 
 from __future__ import annotations
 
+import json
 import threading
 from importlib.metadata import version
 from typing import Any, Callable
@@ -29,6 +30,10 @@ def check() -> None:
                         (FakeJob, "start_job_run"), (FakeJobRun, "as_dict"), (glue_task.StateTaskServiceGlue, "__init__")]:
         if not callable(getattr(owner, name, None)):
             raise RuntimeError(f"moto internal {owner.__name__}.{name} moved")
+    from moto.kms import responses as kms_responses
+
+    if not callable(getattr(kms_responses, "validate_policy", None)):
+        raise RuntimeError("moto internal kms.responses.validate_policy moved")
     if not isinstance(getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None), dict):
         raise RuntimeError("moto internal state_task_service_aws_sdk._SERVICE_ERROR_NAMES moved")
 
@@ -43,6 +48,7 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
     check()
     from moto.awslambda.models import LambdaFunction
     from moto.glue.models import FakeCrawler, FakeJob, FakeJobRun
+    from moto.kms import responses as kms_responses
     from moto.moto_api import state_manager
     from moto.stepfunctions.parser.api import HistoryEventType  # noqa: F401  (import check)
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -114,6 +120,17 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
             ResourceCondition.WaitForTaskToken}
 
     glue_task.StateTaskServiceGlue.__init__ = glue_init
+
+    # Gap: CloudFormation stores a KMS key's KeyPolicy as an object, and every later call on the
+    # key fails parsing it as JSON text. Store it as the text KMS keeps.
+    original_validate_policy = kms_responses.validate_policy
+
+    def validate_policy(key: Any, action: str) -> None:
+        if isinstance(key.policy, dict):
+            key.policy = json.dumps(key.policy)
+        original_validate_policy(key, action)
+
+    kms_responses.validate_policy = validate_policy
 
     # Gap: aws-sdk error names come out lower-case (`glue.CrawlerRunningException`), so a
     # Retry on `Glue.CrawlerRunningException` never matches. AWS capitalises the service.

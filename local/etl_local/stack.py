@@ -156,10 +156,14 @@ class LocalStack:
         glue = self.client("glue")
         for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::Database").values()):
             glue.create_database(DatabaseInput=props["DatabaseInput"])
+        for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::SecurityConfiguration").values()):
+            config = dict(props["EncryptionConfiguration"])
+            config["S3Encryption"] = config.pop("S3Encryptions", [])  # CloudFormation's name for the API's list
+            glue.create_security_configuration(Name=props["Name"], EncryptionConfiguration=config)
         for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::Classifier").values()):
             self.classifiers[props["CsvClassifier"]["Name"]] = props["CsvClassifier"]
         for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::Crawler").values()):
-            glue.create_crawler(**{k: v for k, v in props.items() if k != "CrawlerSecurityConfiguration"})
+            glue.create_crawler(**props)
         for props in (self.resolve(r["Properties"]) for r in tpl.resources("AWS::Glue::Job").values()):
             glue.create_job(**{k: v for k, v in props.items() if k not in {"AllocatedCapacity", "MaxCapacity"}})
 
@@ -186,9 +190,16 @@ class LocalStack:
                 text = text.replace("${" + name + "}", str(value))
             arn = self.resolve.ref(logical_id)
             props = self.resolve({k: v for k, v in resource["Properties"].items()
-                                  if k in {"RoleArn", "TracingConfiguration"}})
-            sfn.create_state_machine(name=arn.rsplit(":", 1)[-1], definition=text, roleArn=props["RoleArn"],
-                                     tracingConfiguration={"enabled": bool(props.get("TracingConfiguration", {}).get("Enabled"))})
+                                  if k in {"RoleArn", "TracingConfiguration", "LoggingConfiguration"}})
+            logging_config = props.get("LoggingConfiguration", {})
+            sfn.create_state_machine(
+                name=arn.rsplit(":", 1)[-1], definition=text, roleArn=props["RoleArn"],
+                tracingConfiguration={"enabled": bool(props.get("TracingConfiguration", {}).get("Enabled"))},
+                loggingConfiguration={
+                    "level": logging_config.get("Level", "OFF"),
+                    "includeExecutionData": bool(logging_config.get("IncludeExecutionData")),
+                    "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": d["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+                                     for d in logging_config.get("Destinations", [])]})
 
     def _deploy_buckets(self, tpl: Template) -> None:
         """moto ignores NotificationConfiguration: turn on EventBridge delivery through the S3 API.
