@@ -1,8 +1,10 @@
-"""Per-thread capture of what functions and jobs print, without hiding the CLI's own output.
+"""Per-thread capture of what functions and jobs print, without hiding anyone else's output.
 
 `contextlib.redirect_stdout` swaps `sys.stdout` for every thread at once, so progress printed
-by one thread would vanish into another thread's log. `install()` puts one router in place of
-stdout and stderr; `into(buffer)` sends only the calling thread's writes to `buffer`.
+by one thread would vanish into another thread's log. Inside `into(buffer)`, stdout and stderr
+are routers: the calling thread's writes go to `buffer`, every other thread's to the stream
+that was in place before. A handler's logger that binds stdout at import keeps the router, so
+its later lines are captured too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from contextlib import contextmanager
 from typing import TextIO
 
 _local = threading.local()
+_lock = threading.Lock()
+_users = 0
 
 
 class _Router(io.TextIOBase):
@@ -24,29 +28,36 @@ class _Router(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    def _target(self) -> TextIO:
+        buffer = getattr(_local, "buffer", None)
+        return buffer if buffer is not None else self.default
+
     def write(self, text: str) -> int:
-        target = getattr(_local, "buffer", None)
-        return (target if target is not None else self.default).write(text)
+        return self._target().write(text)
 
     def flush(self) -> None:
-        target = getattr(_local, "buffer", None)
-        (target if target is not None else self.default).flush()
+        self._target().flush()
 
 
-def install() -> None:
-    """Route sys.stdout and sys.stderr through per-thread capture (once per process)."""
-    if not isinstance(sys.stdout, _Router):
-        sys.stdout = _Router(sys.stdout)
-    if not isinstance(sys.stderr, _Router):
-        sys.stderr = _Router(sys.stderr)
+_stdout, _stderr = _Router(sys.stdout), _Router(sys.stderr)
 
 
 @contextmanager
 def into(buffer: TextIO) -> Iterator[TextIO]:
     """While inside, this thread's prints go to `buffer`."""
+    global _users
+    with _lock:
+        if _users == 0:
+            _stdout.default, _stderr.default = sys.stdout, sys.stderr
+            sys.stdout, sys.stderr = _stdout, _stderr
+        _users += 1
     previous = getattr(_local, "buffer", None)
     _local.buffer = buffer
     try:
         yield buffer
     finally:
         _local.buffer = previous
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                sys.stdout, sys.stderr = _stdout.default, _stderr.default

@@ -27,7 +27,7 @@ from urllib.parse import quote_plus
 
 import boto3
 
-from . import capture, seams
+from . import seams
 from .crawler import crawl
 from .glue_runner import GlueRunner
 from .lambda_runner import LambdaRunner, LocalFunction
@@ -98,7 +98,6 @@ class LocalStack:
             data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())
         urllib.request.urlopen(request).read()
         LocalStack.active = self
-        capture.install()
         seams.install(lambda fn, event: LocalStack.active._invoke(fn, event),
                       lambda crawler: LocalStack.active._crawl(crawler),
                       lambda job, run: LocalStack.active._job_run(job, run))

@@ -52,6 +52,12 @@ def test_valid_file_becomes_typed_parquet_in_the_catalog(stack, s3):
     assert glue.get_table(DatabaseName=database, Name="raw_orders")["Table"]["StorageDescriptor"]["Columns"]
     note = _single_notification(result, "processed", key)
     assert note["message"]["rows"] == 6
+    validator = next(name for name in stack.lambdas.logs if "ValidatorFunction" in name)
+    lines = [json.loads(line) for text in stack.lambdas.logs[validator] for line in text.splitlines()
+             if line.startswith("{")]
+    assert any(line.get("correlation_id") == result["execution_arn"] and line.get("message") == "validated"
+               for line in lines), "validator logs carry the execution id"
+    assert any(line.get("FilesValidated") == [1.0] and "ValidationDuration" in line for line in lines)
 
 
 def test_invalid_file_goes_to_error_with_its_report(stack, s3):
