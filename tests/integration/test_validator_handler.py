@@ -364,6 +364,15 @@ def test_metrics_are_emitted(app, aws, capsys):
     assert "FilesRejected" in metrics and metrics["dataset"] == "orders"
 
 
+def test_logs_carry_the_execution_id_and_duration_is_measured(app, aws, capsys):
+    key = put_sample(aws, "orders", "orders-2026-11-20.csv")
+    execution = "arn:aws:states:us-east-1:123456789012:execution:pipeline:run-1"
+    app.lambda_handler(event_for(aws, key) | {"config": {"execution": execution}}, Context())
+    assert app.logger.get_correlation_id() == execution
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf and "ValidationDuration" in emf[-1]
+
+
 # -- known bugs, seen from the handler ----------------------------------------------------------
 
 ORDERS_HEADER = b"order_id,customer_id,order_date,status,amount,currency,email\n"

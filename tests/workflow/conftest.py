@@ -32,3 +32,15 @@ def s3(stack):
 def keys(s3, bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
             for o in page.get("Contents", [])]
+
+
+def exists(s3, bucket: str, key: str) -> bool:
+    return key in keys(s3, bucket, key)
+
+
+def single_notification(result: dict, outcome: str, key: str) -> dict:
+    """The one SNS message of an execution, with the attributes subscribers filter on."""
+    assert len(result["notifications"]) == 1, result["notifications"]
+    note = result["notifications"][0]
+    assert note["attributes"] == {"outcome": outcome, "dataset": note["message"]["dataset"], "key": key}
+    return note
