@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 export PATH := $(dir $(PY312)):$(PATH)
 
-.PHONY: demo test up build deploy lint clean
+.PHONY: demo test soak up build deploy lint clean
 
 $(BIN)/etl-local: pyproject.toml
 	test -n "$(PY312)" || { echo "python3.12 is needed (the Lambda runtime's Python)"; exit 1; }
@@ -38,6 +38,10 @@ demo: $(BIN)/etl-local
 
 test: $(BIN)/etl-local $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov node_modules/.bin/asl-validator
 	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) $(BIN)/python -m pytest -q
+
+# The property test with many more random upload/fault sequences than `make test` runs.
+soak: $(BIN)/etl-local
+	SOAK_EXAMPLES=$(or $(EXAMPLES),50) $(BIN)/python -m pytest -q tests/workflow/test_property.py
 
 up: $(BIN)/etl-local
 	$(BIN)/etl-local up --port 4566

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-EXIT = {"processed": 0, "rejected": 1, "ignored": 0, "failed": 2}
+EXIT = {"processed": 0, "rejected": 1, "ignored": 0, "duplicate": 0, "failed": 2}
 
 
 def _root(path: str | None) -> Path:
@@ -66,13 +66,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.exit("etl-local: --key names one object; give one file with it")
     stack = _stack(args)
     try:
-        worst = 0
-        for file in files:
-            key = args.key or f"incoming/{args.dataset}/{file.name}"
-            result = stack.run_file(file, key, timeout=args.timeout)
+        pairs = [(file, args.key or f"incoming/{args.dataset}/{file.name}") for file in files]
+        results = stack.run_files(pairs, timeout=args.timeout)
+        for result in results:
             print(json.dumps(result, default=str) if args.json else _brief(result), flush=True)
-            worst = max(worst, EXIT[result["outcome"]])
-        return worst
+        return max(EXIT[r["outcome"]] for r in results)
     finally:
         stack.stop()
 
@@ -148,6 +146,29 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         stack.stop()
 
 
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    import os
+
+    import boto3
+
+    from .reprocess import quarantined, reprocess_one, stack_bucket
+
+    if args.endpoint_url:  # the local stack accepts any credentials
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(name, "testing")
+    session = boto3.Session(profile_name=args.profile, region_name=args.region or "us-east-1")
+    s3 = session.client("s3", endpoint_url=args.endpoint_url)
+    bucket = args.bucket or stack_bucket(session.client("cloudformation", endpoint_url=args.endpoint_url),
+                                         args.stack)
+    keys = [args.key] if args.key else [o["Key"] for o in quarantined(s3, bucket, args.dataset)]
+    for key in keys:
+        moved = reprocess_one(s3, bucket, key)
+        print(f"{moved['source']} -> s3://{bucket}/{moved['incoming']}"
+              + (f" (report kept at {moved['report']})" if "report" in moved else ""), flush=True)
+    print(f"{len(keys)} file(s) sent back through the pipeline.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="etl-local", description=__doc__)
     parser.add_argument("--root", help="project folder (default: the one holding template.yaml)")
@@ -155,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="serve the emulated AWS endpoint with the stack deployed")
     up.add_argument("--port", type=int, default=4566)
     up.set_defaults(func=cmd_up)
-    run = sub.add_parser("run", help="run files through the whole pipeline, then print the outcome")
+    run = sub.add_parser("run", help="upload files at once, run them through the pipeline, print each outcome")
     run.add_argument("files", nargs="+")
     run.add_argument("--dataset", required=True)
     run.add_argument("--key", help="object key to upload to (default incoming/<dataset>/<file name>)")
@@ -169,6 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("--event", required=True)
     invoke.add_argument("--object", help="upload this file to the event's key in the local bucket first")
     invoke.set_defaults(func=cmd_invoke)
+    reprocess = sub.add_parser("reprocess", help="send files in error/ back through the pipeline (local or AWS)")
+    reprocess.add_argument("--dataset", help="only this dataset's quarantined files")
+    reprocess.add_argument("--key", help="one quarantined object, e.g. error/orders/file.csv")
+    reprocess.add_argument("--stack", default="s3-parquet-pipeline", help="stack whose bucket to use")
+    reprocess.add_argument("--bucket", help="the data bucket (default: the stack's DataBucketName output)")
+    reprocess.add_argument("--endpoint-url", help="the local stack's endpoint, e.g. http://127.0.0.1:4566")
+    reprocess.add_argument("--profile", help="AWS profile (real account)")
+    reprocess.add_argument("--region", help="AWS region (real account)")
+    reprocess.set_defaults(func=cmd_reprocess)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -73,15 +73,22 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
 
     FakeCrawler.start_crawler = start_crawler
 
-    # Gap: GetCrawler's LastCrawl.Status repeats the crawl's ListCrawls state (COMPLETED);
-    # Glue reports SUCCEEDED there.
+    # Gap: GetCrawler's LastCrawl is the newest crawl even while it runs, with its ListCrawls
+    # state (COMPLETED). Glue reports the last finished crawl there, as SUCCEEDED, CANCELLED or FAILED.
     original_crawler_as_dict = FakeCrawler.as_dict
+    finished = {"COMPLETED": "SUCCEEDED", "STOPPED": "CANCELLED", "FAILED": "FAILED"}
 
     def crawler_as_dict(self: Any) -> dict[str, Any]:
         described = original_crawler_as_dict(self)
-        last = described.get("LastCrawl")
-        if last and last.get("Status") == "COMPLETED":
-            last["Status"] = "SUCCEEDED"
+        done = [c for c in self.crawls if c.status in finished]
+        described.pop("LastCrawl", None)
+        if done:
+            last = done[-1]
+            described["LastCrawl"] = {"LogGroup": last.log_group, "LogStream": last.log_stream,
+                                      "MessagePrefix": last.message_prefix, "StartTime": last.start_time,
+                                      "Status": finished[last.status]}
+            if getattr(last, "error_message", None):
+                described["LastCrawl"]["ErrorMessage"] = last.error_message
         return described
 
     FakeCrawler.as_dict = crawler_as_dict

@@ -8,7 +8,6 @@ target and a poller, the public-API route moto leaves open.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import warnings
@@ -20,14 +19,17 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote_plus
 
 import boto3
+from botocore.config import Config
 
-from . import seams
+from . import faults, seams
 from .crawler import crawl
 from .glue_runner import GlueRunner
 from .lambda_runner import LambdaRunner, LocalFunction
@@ -74,7 +76,8 @@ class LocalStack:
         self.notifications: list[dict[str, Any]] = []
         self.executions: dict[str, list[str]] = {}
         self.outputs: dict[str, str] = {}
-        self.faults: dict[str, int] = {}
+        self.faults = faults.REGISTRY
+        self.duplicate_deliveries = 0
         self.crawl_seconds = 0.0
         self._stop = threading.Event()
         self._server = None
@@ -98,6 +101,7 @@ class LocalStack:
             data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())
         urllib.request.urlopen(request).read()
         LocalStack.active = self
+        faults.install()
         seams.install(lambda fn, event: LocalStack.active._invoke(fn, event),
                       lambda crawler: LocalStack.active._crawl(crawler),
                       lambda job, run: LocalStack.active._job_run(job, run))
@@ -117,7 +121,9 @@ class LocalStack:
         self.stop()
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint)
+        """A client for the stack's own work (uploads, queries): never faulted."""
+        return self.session.client(service, endpoint_url=self.endpoint,
+                                   config=Config(user_agent_extra=faults.HARNESS_MARKER))
 
     # -- deploy --------------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -251,9 +257,12 @@ class LocalStack:
                 key = event["detail"]["object"]["key"]
                 # AWS URL-encodes object keys in S3 events; moto sends them raw.
                 event["detail"]["object"]["key"] = quote_plus(key, safe="/")
-                name = self._execution_name(event)
-                for machine in machines:
-                    arn = sfn.start_execution(stateMachineArn=machine, name=name,
+                deliveries = 1
+                if self.duplicate_deliveries > 0:  # EventBridge delivers at least once
+                    self.duplicate_deliveries -= 1
+                    deliveries = 2
+                for machine in machines * deliveries:
+                    arn = sfn.start_execution(stateMachineArn=machine, name=self._execution_name(event),
                                               input=json.dumps(event))["executionArn"]
                     self.executions.setdefault(key, []).append(arn)
                     if self.on_event:
@@ -262,11 +271,9 @@ class LocalStack:
 
     @staticmethod
     def _execution_name(event: dict[str, Any]) -> str:
-        """One name per object version: a repeated delivery of the same version reuses it."""
-        obj = event["detail"]["object"]
-        identity = f"{event['detail']['bucket']['name']}/{obj['key']}/{obj.get('version-id')}/{obj.get('etag') or obj.get('eTag')}"
-        stem = re.sub(r"[^A-Za-z0-9_-]", "-", obj["key"].rsplit("/", 1)[-1])[:40]
-        return f"{stem}-{hashlib.sha256(identity.encode()).hexdigest()[:20]}"
+        """A fresh name per delivery, as EventBridge gives: duplicates are the pipeline's to catch."""
+        stem = re.sub(r"[^A-Za-z0-9_-]", "-", event["detail"]["object"]["key"].rsplit("/", 1)[-1])[:40]
+        return f"{stem}-{uuid.uuid4().hex[:20]}"
 
     def _collect_notifications(self, queue_url: str) -> None:
         sqs = self.client("sqs")
@@ -301,6 +308,10 @@ class LocalStack:
     def _invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
         if isinstance(event, (str, bytes)):
             event = json.loads(event or "{}")
+        logical_id = self.template.logical_id(self.resolve, function.function_name)
+        fault = self.faults.take("lambda-runtime", logical_id)
+        if fault:  # the function itself fails or times out, as opposed to the Invoke API
+            return json.dumps({"errorType": fault.code, "errorMessage": fault.message}), True, ""
         return self.lambdas.invoke_json(function.function_name, event)
 
     def _crawl(self, crawler: Any) -> None:
@@ -315,9 +326,9 @@ class LocalStack:
 
     def _job_run(self, job: Any, run: Any) -> None:
         try:
-            if self.faults.get("glue_job", 0) > 0:
-                self.faults["glue_job"] -= 1
-                raise RuntimeError("injected fault: Glue job run failed")
+            fault = self.faults.take("glue-runtime", job.name)
+            if fault:
+                raise RuntimeError(f"{fault.code}: {fault.message}")
             self.glue_runner.run(self.client("s3"), job.command["ScriptLocation"], run.arguments,
                                  run.job_run_id, job.name)
             run.status = "SUCCEEDED"
@@ -357,10 +368,11 @@ class LocalStack:
         states = self.states(arn)
         output = json.loads(described.get("output") or "{}")
         summary = output.get("validation", {}).get("summary", {})
-        notifications = self.notifications_for(arn, timeout=10 if "Ignored" not in states else 0)
+        silent = {"Ignored", "Duplicate"} & set(states)
+        notifications = self.notifications_for(arn, timeout=0 if silent else 10)
         message = notifications[-1]["message"] if notifications else {}
-        outcome = ("processed" if "Processed" in states else "rejected" if "Rejected" in states
-                   else "ignored" if "Ignored" in states else "failed")
+        final = {"Processed": "processed", "Rejected": "rejected", "Ignored": "ignored", "Duplicate": "duplicate"}
+        outcome = next((final[s] for s in reversed(states) if s in final), "failed")
         dataset = summary.get("dataset") or message.get("dataset")
         parquet_keys = []
         if outcome == "processed" and summary.get("source_id"):
@@ -392,9 +404,24 @@ class LocalStack:
     def upload(self, path: Path, key: str) -> None:
         self.client("s3").upload_file(str(path), self.bucket, key)
 
+    def run_files(self, files: list[tuple[Path, str]], timeout: float = 300) -> list[dict[str, Any]]:
+        """Upload files at once, as a burst, and wait for each one's pipeline to finish."""
+        before = {key: len(self.executions.get(key, [])) for _, key in files}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda pair: self.upload(*pair), files))
+        return [self.outcome(self._handling_execution(key, before[key], timeout)) for _, key in files]
+
     def run_file(self, path: Path, key: str, timeout: float = 300) -> dict[str, Any]:
-        """Upload one file as a user would and wait for its pipeline to finish."""
-        before = len(self.executions.get(key, []))
-        self.upload(path, key)
-        arn = self.wait(key, timeout=timeout, count=before + 1)[before]
-        return self.outcome(arn)
+        return self.run_files([(path, key)], timeout)[0]
+
+    def _handling_execution(self, key: str, before: int, timeout: float) -> str:
+        """The execution that handled the upload: a duplicate delivery's execution is not it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            arns = self.wait(key, timeout=max(deadline - time.monotonic(), 1), count=before + 1)[before:]
+            handling = [a for a in arns if "Duplicate" not in self.states(a)]
+            if handling:
+                return handling[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only duplicate executions for {key}")
+            time.sleep(0.2)

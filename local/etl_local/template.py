@@ -37,6 +37,10 @@ class Template:
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     scripts: dict[str, Path] = field(default_factory=dict)
 
+    def logical_id(self, resolve: Any, physical: str) -> str:
+        """The template name of a deployed function, from its physical name."""
+        return next((k for k in self.code_dirs if resolve.ref(k) == physical), physical)
+
     def resources(self, type_: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.cfn["Resources"].items() if v["Type"] == type_}
 

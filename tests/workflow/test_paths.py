@@ -93,7 +93,7 @@ def test_busy_crawler_is_retried_until_free(stack, s3, tmp_path):
 def test_failed_glue_job_notifies_and_keeps_the_staged_file(stack, s3, tmp_path):
     sample = tmp_path / "orders-jobfail.csv"
     sample.write_bytes((ORDERS / "orders-2026-11-20.csv").read_bytes())
-    stack.faults["glue_job"] = 1
+    stack.faults.add("glue-runtime", stack.outputs["CsvToParquetJobName"], "GlueJobFailed")
     result = stack.run_file(sample, "incoming/orders/orders-jobfail.csv")
 
     assert result["outcome"] == "failed", result
