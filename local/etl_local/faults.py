@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.client import BaseClient
-from botocore.exceptions import ClientError
 
 HARNESS_MARKER = "etl-local-harness"
 
@@ -69,10 +68,11 @@ def install() -> None:
     def _make_api_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         if HARNESS_MARKER not in (self.meta.config.user_agent_extra or ""):
             fault = REGISTRY.take(self.meta.service_model.service_name, operation_name)
-            if fault:
-                raise ClientError({"Error": {"Code": fault.code, "Message": fault.message},
-                                   "ResponseMetadata": {"HTTPStatusCode": fault.status, "RequestId": "injected"}},
-                                  operation_name)
+            if fault:  # the modeled exception class, as botocore raises for a real error response
+                raise self.exceptions.from_code(fault.code)(
+                    {"Error": {"Code": fault.code, "Message": fault.message},
+                     "ResponseMetadata": {"HTTPStatusCode": fault.status, "RequestId": "injected"}},
+                    operation_name)
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = _make_api_call
