@@ -12,6 +12,7 @@ import fnmatch
 import io
 import json
 import re
+import zlib
 from collections import defaultdict
 from typing import Any
 
@@ -72,6 +73,8 @@ def crawl(s3: Any, glue: Any, crawler: dict[str, Any], classifiers: dict[str, di
                 groups["/".join(parts[:depth])].append(obj["Key"])
         for folder, keys in sorted(groups.items()):
             sample = s3.get_object(Bucket=bucket, Key=keys[0], Range=f"bytes=0-{SAMPLE_BYTES - 1}")["Body"].read()
+            if keys[0].endswith(".gz"):  # Glue's crawler reads gzip CSV; the sample is a prefix of it
+                sample = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(sample)
             classifier = _pick_classifier(sample.decode("utf-8", errors="replace"), chosen)
             name = crawler.get("TablePrefix", "") + re.sub(r"[^a-z0-9_]", "_", folder.split("/")[-1].lower())
             table = {

@@ -283,6 +283,40 @@ def test_report_merges_same_check_and_column():
     assert not report.ok
 
 
+def test_report_lines_and_sample_counts():
+    report = Report()
+    report.add("row.fields", None, "ragged_rows", [None] * 3, ["s1", "s2", "s3"], [4, 9], count=40)
+    failure = report.to_list()[0]
+    assert failure["count"] == 40
+    assert failure["cases"] == [{"row": None, "value": "s1", "line": 4},
+                                {"row": None, "value": "s2", "line": 9}, {"row": None, "value": "s3"}]
+
+
+def test_report_lists_file_level_failures_first():
+    report = Report()
+    report.add("type:integer", "n", "wrong_type", [3], ["x"])
+    report.add_file("row.quotes", "unclosed_quote", "never closed", line=3)
+    assert [f["reason"] for f in report.to_list()] == ["unclosed_quote", "wrong_type"]
+    assert report.to_list()[0]["cases"] == [{"row": None, "value": "never closed", "line": 3}]
+
+
+# -- field sizes -----------------------------------------------------------------------------
+
+def test_fields_over_max_field_bytes():
+    c = contract([{"name": "s", "type": "string"}], max_field_bytes=8)
+    report = Report()
+    validator = BatchValidator(c, report)
+    # Bytes, not characters: "éééé" is 8 bytes, "ééééé" 10. Extra columns are held to it too.
+    validator.validate(pa.record_batch({"s": pa.array(["x" * 8, "ééééé", None]),
+                                        "extra": pa.array(["", "", "y" * 9])}))
+    failures = {f["column"]: f for f in report.to_list()}
+    assert set(failures) == {"s", "extra"}
+    assert failures["s"]["reason"] == "field_too_large" and failures["s"]["check"] == "field.max_bytes"
+    assert failures["s"]["cases"] == [{"row": 2, "value": "10 bytes, over the limit of 8"}]
+    assert failures["extra"]["cases"][0]["row"] == 3
+    assert report.failed_rows == {2, 3}
+
+
 # -- header ----------------------------------------------------------------------------------
 
 HEADER_CONTRACT = [{"name": n, "type": "string"} for n in ("a", "b", "c")]
@@ -329,3 +363,26 @@ def test_header_duplicates():
 def test_header_several_problems_at_once():
     failures = header_failures(["a", "a", "x"])
     assert set(failures) == {"duplicate_columns", "missing_columns", "unexpected_columns"}
+
+
+@pytest.mark.parametrize("header", ["a;b;c", "a\tb\tc", "a|b|c"])
+def test_header_in_another_delimiter(header):
+    failures = header_failures([header])
+    assert set(failures) == {"wrong_delimiter"}
+    case = failures["wrong_delimiter"]["cases"][0]
+    assert case["line"] == 1 and repr(header[1]) in case["value"] and "','" in case["value"]
+
+
+def test_comma_header_under_a_semicolon_contract():
+    failures = header_failures(["a,b,c"], dialect={"delimiter": ";"})
+    assert set(failures) == {"wrong_delimiter"}
+
+
+def test_one_column_header_is_no_delimiter_problem_for_a_one_column_contract():
+    report = Report()
+    check_header(contract([{"name": "a;b", "type": "string"}]), ["a;b"], report)
+    assert report.ok
+
+
+def test_one_column_header_without_other_delimiters_is_missing_columns():
+    assert set(header_failures(["a b c"])) == {"missing_columns", "unexpected_columns"}

@@ -72,6 +72,7 @@ def test_shipped_contracts_load():
 def test_orders_contract_content():
     orders = find_contract(CONTRACTS, "orders")
     assert orders is not None
+    assert orders.max_bytes == 1 << 30 and orders.max_field_bytes == 4 << 10
     assert orders.column_names == ["order_id", "customer_id", "order_date", "status", "amount",
                                    "currency", "email"]
     assert orders.dialect.null_values == ("", "NULL")
@@ -126,9 +127,32 @@ def test_defaults():
     contract = parse_contract(base(), "t.yaml")
     assert contract.version == 1
     assert contract.dialect.delimiter == "," and contract.dialect.header is True
+    assert contract.dialect.encoding == "utf-8"
+    assert contract.max_bytes is None and contract.max_field_bytes == 1 << 20
     assert contract.compression == "snappy"
     assert contract.partition_by == ()
     assert contract.allow_extra_columns is False
+
+
+@pytest.mark.parametrize(("value", "size"), [
+    (1000, 1000), ("1000", 1000), ("512 B", 512), ("64KiB", 64 << 10), ("1 MiB", 1 << 20),
+    (" 2 GiB ", 2 << 30), ("1 TiB", 1 << 40),
+])
+def test_sizes(value, size):
+    contract = parse_contract(base(max_bytes=value, max_field_bytes=value), "t.yaml")
+    assert contract.max_bytes == size and contract.max_field_bytes == size
+
+
+@pytest.mark.parametrize(("declared", "codec", "spark"), [
+    ("utf-8", "utf-8", "utf-8"), ("UTF8", "utf-8", "utf-8"), ("latin-1", "iso8859-1", "iso-8859-1"),
+    ("latin1", "iso8859-1", "iso-8859-1"), ("windows-1252", "cp1252", "windows-1252"),
+    ("ascii", "ascii", "us-ascii"), ("utf-16", "utf-16", "utf-16"), ("UTF-16LE", "utf-16-le", "utf-16le"),
+])
+def test_encoding_names(declared, codec, spark):
+    """The validator decodes with Python's codec; the Glue job gets the name Java knows."""
+    contract = parse_contract(base(dialect={"encoding": declared}), "t.yaml")
+    assert contract.dialect.encoding == codec
+    assert contract.for_job()["dialect"]["encoding"] == spark
 
 
 # -- malformed contracts ----------------------------------------------------------------------
@@ -154,7 +178,16 @@ def test_defaults():
     (base(parquet={"compression": "lz4"}), "parquet.compression", "snappy"),
     (base(dialect={"delimiter": ";;"}), "dialect.delimiter", "one character"),
     (base(dialect={"delimiter": ""}), "dialect.delimiter", "one character"),
+    (base(dialect={"delimiter": "§"}), "dialect.delimiter", "ASCII"),
     (base(dialect={"header": "yes"}), "dialect.header", "must be bool"),
+    (base(dialect={"encoding": "no-such-codec"}), "dialect.encoding", "unsupported encoding"),
+    (base(dialect={"encoding": "utf-32"}), "dialect.encoding", "unsupported encoding"),
+    (base(dialect={"encoding": "utf-8-sig"}), "dialect.encoding", "utf-16-le"),
+    (base(max_bytes="big"), "max_bytes", "not a size"),
+    (base(max_bytes="5 GB"), "max_bytes", "MiB"),
+    (base(max_bytes=0), "max_bytes", "positive"),
+    (base(max_bytes=1.5), "max_bytes", "must be int or str"),
+    (base(max_field_bytes=-1), "max_field_bytes", "positive"),
     (base(version=True), "version", "must be int"),
     (base(version="1"), "version", "must be int"),
     (base(rows={"min": "1"}), "rows.min", "must be int"),

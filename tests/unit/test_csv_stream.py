@@ -1,4 +1,7 @@
-"""open_stream: header detection, dialects, unreadable files, ragged rows and batch regrouping."""
+"""open_stream: header detection, dialects, ragged rows, open quotes, oversized records, regrouping.
+
+Bytes go through `source.open_text` first, as in the service: the stream reads UTF-8 text.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,26 @@ import io
 import pyarrow as pa
 import pytest
 
-from etl_validator import csv_stream
+from etl_validator import csv_stream, source
 from etl_validator.contract import Dialect
-from etl_validator.csv_stream import UnreadableFile, open_stream
+from etl_validator.csv_stream import block_size, open_stream
+from etl_validator.errors import UnreadableFile
+from etl_validator.source import body_chunks, open_text
 
 COMMA = Dialect()
 SEMICOLON = Dialect(delimiter=";")
 
 
-def read(data: bytes, dialect: Dialect = COMMA, columns: tuple[str, ...] = ("a", "b")):
+def opened(data: bytes | io.BytesIO, dialect: Dialect = COMMA, columns: tuple[str, ...] = ("a", "b"),
+           block: int = csv_stream.BLOCK_SIZE) -> csv_stream.CsvStream:
+    source_file = data if isinstance(data, io.BytesIO) else io.BytesIO(data)
+    text = open_text(body_chunks(source_file), dialect.encoding, None)
+    return open_stream(text.chunks, dialect, list(columns), block)
+
+
+def read(data: bytes, dialect: Dialect = COMMA, columns: tuple[str, ...] = ("a", "b"), **options):
     """(stream, rows as dicts) for `data`."""
-    stream = open_stream(io.BytesIO(data), dialect, list(columns))
+    stream = opened(data, dialect, columns, **options)
     batches = list(stream.batches)
     assert all(isinstance(b, pa.RecordBatch) for b in batches)
     assert all(field.type == pa.string() for b in batches for field in b.schema)
@@ -27,8 +39,7 @@ def read(data: bytes, dialect: Dialect = COMMA, columns: tuple[str, ...] = ("a",
 
 def unreadable(data: bytes, dialect: Dialect = COMMA) -> UnreadableFile:
     with pytest.raises(UnreadableFile) as info:
-        stream = open_stream(io.BytesIO(data), dialect, ["a", "b"])
-        list(stream.batches)
+        list(opened(data, dialect).batches)
     return info.value
 
 
@@ -56,11 +67,13 @@ def test_header_names_are_stripped():
 def test_header_only_file_has_no_rows():
     stream, rows = read(b"a,b\n")
     assert stream.header == ["a", "b"] and rows == []
+    assert stream.complete and not stream.unclosed_quote
 
 
 def test_header_only_file_without_final_newline():
     stream, rows = read(b"a,b")
     assert stream.header == ["a", "b"] and rows == []
+    assert stream.complete and not stream.unclosed_quote
 
 
 def test_no_header_dialect_uses_contract_names():
@@ -155,19 +168,19 @@ def test_blank_first_line():
     assert unreadable(b"\n").reason == "empty_file"
 
 
+def test_only_a_bom_has_no_header():
+    assert unreadable(b"\xef\xbb\xbf").reason == "empty_file"
+
+
 def test_binary_with_nul():
     assert unreadable(b"PK\x03\x04\x00\x00binary").reason == "not_text"
-    assert unreadable("a,b\n1,2\n".encode("utf-16")).reason == "not_text"
+    assert unreadable(b"\x01\x02\x00\x00\x00\x07\x00\x00\x00binary").reason == "not_text"
 
 
 def test_invalid_utf8():
     error = unreadable(b"a,b\n\xff\xfe,1\n")
     assert error.reason == "bad_encoding"
-    assert "utf-8" in str(error)
-
-
-def test_unknown_encoding():
-    assert unreadable(b"a,b\n1,2\n", Dialect(encoding="no-such-codec")).reason == "bad_encoding"
+    assert "utf-8" in str(error) and "line 2" in str(error)
 
 
 def test_utf8_character_cut_by_the_peek_is_fine(monkeypatch):
@@ -179,13 +192,50 @@ def test_utf8_character_cut_by_the_peek_is_fine(monkeypatch):
 
 
 def test_invalid_utf8_after_the_peek(monkeypatch):
-    monkeypatch.setattr(csv_stream, "PEEK_BYTES", 8)
-    assert unreadable(b"a,b\n1,2\n3,4\n5,\xff\n").reason == "bad_encoding"
+    monkeypatch.setattr(source, "SNIFF_BYTES", 8)
+    monkeypatch.setattr(source, "CHUNK_BYTES", 8)
+    error = unreadable(b"a,b\n1,2\n3,4\n5,\xff\n")
+    assert error.reason == "bad_encoding" and "byte offset 14 (line 4)" in str(error)
 
 
-def test_invalid_utf8_after_the_peek_is_still_unreadable(monkeypatch):
-    monkeypatch.setattr(csv_stream, "PEEK_BYTES", 8)
-    assert unreadable(b"a,b\n1,2\n3,4\n5,\xff\n").reason in {"bad_encoding", "malformed_csv"}
+def test_a_record_that_does_not_fit_in_a_block_stops_the_reading():
+    stream, rows = read(b"a,b\n1,2\n3," + b"x" * 5000 + b"\n5,6\n", block=1024)  # over 2 blocks
+    assert rows == [{"a": "1", "b": "2"}]
+    assert stream.oversized and not stream.complete and not stream.unclosed_quote
+
+
+def test_block_holds_twice_the_field_limit():
+    assert block_size(1 << 10) == csv_stream.BLOCK_SIZE
+    assert block_size(4 << 20) == 8 << 20
+
+
+def test_other_parse_errors_are_malformed_csv(monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise pa.ArrowInvalid("CSV parse error: something new")
+
+    monkeypatch.setattr(csv_stream.pacsv, "open_csv", broken)
+    assert unreadable(b"a,b\n1,2\n").reason == "malformed_csv"
+
+
+# -- open quotes ------------------------------------------------------------------------------
+
+def test_quote_left_open_at_the_end_is_detected():
+    stream, rows = read(b'a,b\n1,2\n3,"4\n5,6\n')
+    assert stream.complete and stream.unclosed_quote
+    assert rows[0] == {"a": "1", "b": "2"}
+
+
+def test_closed_quotes_at_the_end_are_fine():
+    for data in (b'a,b\n1,"2"', b'a,b\n1,"2\n"\n', b'a,b\n1,"say ""hi"""\n'):
+        stream, rows = read(data)
+        assert not stream.unclosed_quote, data
+        assert len(rows) == 1
+
+
+def test_end_marker_never_becomes_a_row_or_a_ragged_row():
+    stream, rows = read(b"a\nx\ny", Dialect(), columns=("a",))
+    assert rows == [{"a": "x"}, {"a": "y"}]
+    assert stream.ragged_count == 0 and not stream.unclosed_quote
 
 
 # -- ragged rows and duplicate headers ----------------------------------------------------------
@@ -212,7 +262,7 @@ def test_ragged_sample_text_is_clipped():
 
 
 def test_duplicate_header_returns_no_batches():
-    stream = open_stream(io.BytesIO(b"a,a,b\n1,2,3\n"), COMMA, ["a", "b"])
+    stream = opened(b"a,a,b\n1,2,3\n")
     assert stream.header == ["a", "a", "b"]
     assert list(stream.batches) == []
 
@@ -224,17 +274,16 @@ def make_csv(n: int) -> bytes:
 
 
 def test_small_file_is_one_batch():
-    stream = open_stream(io.BytesIO(make_csv(100)), COMMA, ["id", "v"])
+    stream = opened(make_csv(100), columns=("id", "v"))
     batches = list(stream.batches)
     assert [b.num_rows for b in batches] == [100]
 
 
 def test_batches_are_regrouped(monkeypatch):
-    monkeypatch.setattr(csv_stream, "BLOCK_SIZE", 256)     # many small reader blocks
     monkeypatch.setattr(csv_stream, "BATCH_ROWS", 50)
     monkeypatch.setattr(csv_stream, "PEEK_BYTES", 64)
     n = 1234
-    stream = open_stream(io.BytesIO(make_csv(n)), COMMA, ["id", "v"])
+    stream = opened(make_csv(n), columns=("id", "v"), block=256)     # many small reader blocks
     batches = list(stream.batches)
     sizes = [b.num_rows for b in batches]
     assert len(batches) > 5
@@ -246,12 +295,11 @@ def test_batches_are_regrouped(monkeypatch):
 
 
 def test_regrouping_with_quoted_newlines_across_blocks(monkeypatch):
-    monkeypatch.setattr(csv_stream, "BLOCK_SIZE", 128)
     monkeypatch.setattr(csv_stream, "BATCH_ROWS", 7)
     monkeypatch.setattr(csv_stream, "PEEK_BYTES", 32)
     n = 200
     data = b"id,v\n" + b"".join(f'{i},"line {i}\nmore, text"\n'.encode() for i in range(1, n + 1))
-    stream = open_stream(io.BytesIO(data), COMMA, ["id", "v"])
+    stream = opened(data, columns=("id", "v"), block=128)
     batches = list(stream.batches)
     assert len(batches) > 1
     values = [x for b in batches for x in b.column("v").to_pylist()]
@@ -262,9 +310,11 @@ def test_regrouping_with_quoted_newlines_across_blocks(monkeypatch):
 
 def test_source_is_read_lazily_after_the_peek(monkeypatch):
     monkeypatch.setattr(csv_stream, "PEEK_BYTES", 16)
-    monkeypatch.setattr(csv_stream, "BLOCK_SIZE", 1024)
-    source = io.BytesIO(make_csv(20_000))
-    stream = open_stream(source, COMMA, ["id", "v"])
-    # Opening reads the peek and the reader's read-ahead, not the whole object.
-    assert source.tell() < len(source.getvalue()) // 2
+    monkeypatch.setattr(source, "SNIFF_BYTES", 16)
+    monkeypatch.setattr(source, "CHUNK_BYTES", 1024)
+    data = io.BytesIO(make_csv(20_000))
+    stream = opened(data, columns=("id", "v"), block=1024)
+    # Opening reads the peek, not the whole object; the batches read the rest.
+    assert data.tell() < len(data.getvalue()) // 2
     assert sum(b.num_rows for b in stream.batches) == 20_000
+    assert data.tell() == len(data.getvalue())

@@ -27,6 +27,7 @@ REASONS = {
     "SERIES_CONTAINS_DUPLICATES": "duplicate_value",
     "COLUMN_NOT_IN_DATAFRAME": "missing_columns",
 }
+COMMON_DELIMITERS = (",", ";", "\t", "|")
 
 
 def build_check(name: str, arg: Any) -> pda.Check:
@@ -63,6 +64,7 @@ class BatchValidator:
         first_row = self.rows + 1
         self.rows += batch.num_rows
         row_numbers = pa.array(range(first_row, first_row + batch.num_rows), pa.int64())
+        self._check_field_sizes(batch, row_numbers)
         typed: dict[str, pa.Array] = {}
         bad_any = pa.array([False] * batch.num_rows) if batch.num_rows else pa.array([], pa.bool_())
         for column in self.contract.columns:
@@ -82,6 +84,18 @@ class BatchValidator:
         if pc.any(bad_any).as_py():
             table = table.filter(pc.invert(bad_any))
         self._run_pandera(table)
+
+    def _check_field_sizes(self, batch: pa.RecordBatch, rows: pa.Array) -> None:
+        """Every column, typed or extra: a huge value is a problem whatever the column."""
+        limit = self.contract.max_field_bytes
+        for name, text in zip(batch.schema.names, batch.columns, strict=True):
+            sizes = pc.binary_length(text)
+            too_large = pc.fill_null(pc.greater(sizes, limit), False)
+            if pc.any(too_large).as_py():
+                self.report.add("field.max_bytes", name, "field_too_large",
+                                pc.filter(rows, too_large).to_pylist(),
+                                [f"{size} bytes, over the limit of {limit}"
+                                 for size in pc.filter(sizes, too_large).to_pylist()])
 
     def _spec(self, name: str) -> ColumnSpec:
         return next(c for c in self.contract.columns if c.name == name)
@@ -136,11 +150,11 @@ class BatchValidator:
 
     def finish(self) -> None:
         if self.contract.min_rows is not None and self.rows < self.contract.min_rows:
-            self.report.add("rows.min", None, "too_few_rows", [None],
-                            [f"{self.rows} rows, contract needs at least {self.contract.min_rows}"])
+            self.report.add_file("rows.min", "too_few_rows",
+                                 f"{self.rows} rows, contract needs at least {self.contract.min_rows}")
         if self.contract.max_rows is not None and self.rows > self.contract.max_rows:
-            self.report.add("rows.max", None, "too_many_rows", [None],
-                            [f"{self.rows} rows, contract allows at most {self.contract.max_rows}"])
+            self.report.add_file("rows.max", "too_many_rows",
+                                 f"{self.rows} rows, contract allows at most {self.contract.max_rows}")
 
 
 def _column_from(error) -> str | None:
@@ -153,7 +167,13 @@ def _column_from(error) -> str | None:
 
 
 def check_header(contract: Contract, header: list[str], report: Report) -> None:
-    """Missing, unexpected and duplicate columns: problems no row-level check can explain."""
+    """Wrong delimiter, missing, unexpected and duplicate columns: problems no row check explains."""
+    delimiter = _other_delimiter(contract, header)
+    if delimiter:
+        report.add_file("header.delimiter", "wrong_delimiter",
+                        f"the header is one column {header[0][:100]!r} that {delimiter!r} would split; "
+                        f"the contract's delimiter is {contract.dialect.delimiter!r}", line=1)
+        return
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
         report.add("header.duplicates", None, "duplicate_columns", [None] * len(duplicates),
@@ -164,3 +184,10 @@ def check_header(contract: Contract, header: list[str], report: Report) -> None:
     extra = [h for h in header if h not in contract.column_names]
     if extra and not contract.allow_extra_columns:
         report.add("header.extra", None, "unexpected_columns", [None] * len(extra), extra)
+
+
+def _other_delimiter(contract: Contract, header: list[str]) -> str | None:
+    """A common delimiter other than the contract's in a one-column header, when columns are expected."""
+    if len(header) != 1 or len(contract.columns) < 2:
+        return None
+    return next((d for d in COMMON_DELIMITERS if d != contract.dialect.delimiter and d in header[0]), None)

@@ -6,6 +6,7 @@ reads it (validator, Glue job, catalog) goes through `Contract` so the types agr
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,17 @@ CHECKS = {
     "str_matches", "str_contains", "str_startswith", "str_endswith", "str_length",
 }
 TOP_LEVEL_FIELDS = {"dataset", "version", "description", "dialect", "columns", "allow_extra_columns",
-                    "rows", "parquet"}
+                    "rows", "parquet", "max_bytes", "max_field_bytes"}
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "timestamp": "%Y-%m-%dT%H:%M:%S"}
+# Python codec name -> the charset name Spark (Java) reads the staged file with. Only encodings
+# both sides know are allowed, so a file the validator accepts is one the Glue job can read.
+SPARK_CHARSETS = {
+    "utf-8": "utf-8", "ascii": "us-ascii", "iso8859-1": "iso-8859-1", "iso8859-15": "iso-8859-15",
+    "cp1252": "windows-1252", "utf-16": "utf-16", "utf-16-le": "utf-16le", "utf-16-be": "utf-16be",
+}
+SIZE_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+SIZE_PATTERN = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|TiB)?$")
+DEFAULT_MAX_FIELD_BYTES = 1 << 20
 GLUE_TYPES = {"integer": "bigint", "float": "double", "string": "string",
               "boolean": "boolean", "date": "date", "timestamp": "timestamp"}
 
@@ -75,6 +85,8 @@ class Contract:
     partition_by: tuple[str, ...] = ()
     compression: str = "snappy"
     description: str = ""
+    max_bytes: int | None = None
+    max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES
 
     @property
     def column_names(self) -> list[str]:
@@ -88,7 +100,7 @@ class Contract:
             "columns": [{"name": c.name, "type": c.type, "glue_type": c.glue_type,
                          "format": c.format} for c in self.columns],
             "dialect": {"delimiter": self.dialect.delimiter, "quote_char": self.dialect.quote_char,
-                        "encoding": self.dialect.encoding, "header": self.dialect.header,
+                        "encoding": SPARK_CHARSETS[self.dialect.encoding], "header": self.dialect.header,
                         "null_values": list(self.dialect.null_values)},
             "partition_by": list(self.partition_by),
             "compression": self.compression,
@@ -114,6 +126,32 @@ def _optional(mapping: dict, key: str, kind: type | tuple[type, ...], default: A
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(k.__name__ for k in kinds)
+
+
+def _size(raw: dict, key: str, default: int | None, path: str) -> int | None:
+    """A byte count: a whole number or a size with a binary unit, such as `512 MiB`."""
+    value = _optional(raw, key, (int, str), default, path, "")
+    if isinstance(value, str):
+        match = SIZE_PATTERN.match(value.strip())
+        if not match:
+            raise ContractError(path, key, f"{value!r} is not a size; write bytes or e.g. '512 MiB' "
+                                f"(units {', '.join(SIZE_UNITS)})")
+        value = int(match.group(1)) * SIZE_UNITS[match.group(2) or "B"]
+    if value is not None and value <= 0:
+        raise ContractError(path, key, "must be positive")
+    return value
+
+
+def _encoding(name: str, path: str) -> str:
+    """The Python codec name of a dialect encoding the validator and Spark both read."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        codec = None
+    if codec not in SPARK_CHARSETS:
+        raise ContractError(path, "dialect.encoding", f"unsupported encoding {name!r}; expected one of "
+                            f"{', '.join(SPARK_CHARSETS)} (or an alias such as latin-1)")
+    return codec
 
 
 def _column(raw: Any, index: int, path: str) -> ColumnSpec:
@@ -176,13 +214,13 @@ def parse_contract(raw: Any, path: str) -> Contract:
     dialect = Dialect(
         delimiter=_optional(dialect_raw, "delimiter", str, ",", path, "dialect."),
         quote_char=_optional(dialect_raw, "quote_char", str, '"', path, "dialect."),
-        encoding=_optional(dialect_raw, "encoding", str, "utf-8", path, "dialect."),
+        encoding=_encoding(_optional(dialect_raw, "encoding", str, "utf-8", path, "dialect."), path),
         header=_optional(dialect_raw, "header", bool, True, path, "dialect."),
         null_values=tuple(_optional(dialect_raw, "null_values", list, [""], path, "dialect.")),
     )
     for name in ("delimiter", "quote_char"):
-        if len(getattr(dialect, name)) != 1:
-            raise ContractError(path, f"dialect.{name}", "must be one character")
+        if len(getattr(dialect, name)) != 1 or not getattr(dialect, name).isascii():
+            raise ContractError(path, f"dialect.{name}", "must be one character (ASCII)")
     rows = _optional(raw, "rows", dict, {}, path, "")
     parquet = _optional(raw, "parquet", dict, {}, path, "")
     partition_by = tuple(_optional(parquet, "partition_by", list, [], path, "parquet."))
@@ -203,6 +241,8 @@ def parse_contract(raw: Any, path: str) -> Contract:
         partition_by=partition_by,
         compression=compression,
         description=_optional(raw, "description", str, "", path, ""),
+        max_bytes=_size(raw, "max_bytes", None, path),
+        max_field_bytes=_size(raw, "max_field_bytes", DEFAULT_MAX_FIELD_BYTES, path),
     )
 
 

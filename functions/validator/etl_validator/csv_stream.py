@@ -1,8 +1,12 @@
-"""Stream a CSV object as Arrow record batches of strings, without holding the file in memory.
+"""Stream UTF-8 CSV text as Arrow record batches of strings, without holding the file in memory.
 
 Every column is read as text; typing happens in `casting` so a bad value fails one row,
 not the whole block. pyarrow's reader queues many blocks ahead (peak memory is about
 32 x block_size), so blocks stay small and are regrouped into larger batches for checking.
+
+pyarrow accepts a quote left open at the end of the text: the field just runs to the end. So an
+end marker record goes after the text: a NUL (`source` lets none through) and one field too
+many. The parser reports the marker as a bad row of its own unless an open quote swallowed it.
 """
 
 from __future__ import annotations
@@ -10,81 +14,65 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .contract import Dialect
+from .errors import UnreadableFile
+from .source import ChunkReader, peek
 
 BLOCK_SIZE = 2 << 20
 BATCH_ROWS = 256_000
 PEEK_BYTES = 64 << 10
 MAX_RAGGED_SAMPLES = 20
+END_MARK = "\x00"
 
 
-class UnreadableFile(Exception):
-    """The object is not a CSV this contract can read; `reason` is a stable code for the report."""
+def block_size(max_field_bytes: int) -> int:
+    """The reader's block: any record up to a block parses, so a field at the contract's limit
+    always reaches the size check with room for the rest of its record.
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class _Replay(io.RawIOBase):
-    """A stream that yields an already-read prefix, then the rest of the source."""
-
-    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
-        self._prefix, self._rest = memoryview(prefix), rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        if self._prefix.nbytes:
-            n = min(len(buffer), self._prefix.nbytes)
-            buffer[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            return n
-        chunk = self._rest.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
+    pyarrow gives up on a record that straddles two block boundaries; such a record is far
+    over the field limit (or an open quote ran on), and `CsvStream.oversized` says so.
+    """
+    return max(BLOCK_SIZE, 2 * max_field_bytes)
 
 
 @dataclass
 class CsvStream:
-    """The header found in the file and an iterator over its string batches."""
+    """The header found in the file, an iterator over its string batches, and what reading saw."""
 
     header: list[str]
     batches: Iterator[pa.RecordBatch]
     ragged_rows: list[str] = field(default_factory=list)
     ragged_count: int = 0
+    complete: bool = False    # the reader reached the end of the text
+    oversized: bool = False   # a record straddled two blocks: reading stopped there
+    end_seen: bool = False    # the end marker was parsed as a record of its own
+
+    @property
+    def unclosed_quote(self) -> bool:
+        """A quoted field still open at the end of the text (known once the batches are consumed)."""
+        return self.complete and not self.end_seen
 
 
 def _read_header(prefix: bytes, dialect: Dialect) -> list[str]:
-    if not prefix:
-        raise UnreadableFile("empty_file", "the object is empty")
-    if b"\x00" in prefix:
-        raise UnreadableFile("not_text", "the object contains NUL bytes: it is not a text CSV")
-    try:
-        text = codecs.getincrementaldecoder(dialect.encoding)(errors="strict").decode(prefix)
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile("bad_encoding", f"not valid {dialect.encoding}: {exc}") from exc
-    except LookupError as exc:
-        raise UnreadableFile("bad_encoding", f"unknown encoding {dialect.encoding!r}") from exc
-    text = text.lstrip("\ufeff")
-    first = next(csv.reader(io.StringIO(text), delimiter=dialect.delimiter,
+    text = codecs.getincrementaldecoder("utf-8")().decode(prefix)  # the peek may cut a character
+    first = next(csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter,
                             quotechar=dialect.quote_char), None)
     if not first or first == [""]:
         raise UnreadableFile("empty_file", "the object has no header line")
     return [name.strip() for name in first]
 
 
-def open_stream(source: BinaryIO, dialect: Dialect, column_names: list[str]) -> CsvStream:
-    """Open `source` for streaming; the header is checked here, before any data is parsed."""
-    prefix = source.read(PEEK_BYTES)
+def open_stream(text: Iterator[bytes], dialect: Dialect, column_names: list[str],
+                block: int = BLOCK_SIZE) -> CsvStream:
+    """Stream UTF-8 `text`; the header is checked here, before any data is parsed."""
+    prefix, text = peek(text, PEEK_BYTES)
     first_row = _read_header(prefix, dialect)
     header = first_row if dialect.header else list(column_names)
     stream = CsvStream(header=header, batches=iter(()))
@@ -92,34 +80,28 @@ def open_stream(source: BinaryIO, dialect: Dialect, column_names: list[str]) -> 
         return stream
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        stream.ragged_count += 1
-        if len(stream.ragged_rows) < MAX_RAGGED_SAMPLES:
-            stream.ragged_rows.append(
-                f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text[:200]}")
+        if row.text.startswith(END_MARK):
+            stream.end_seen = True
+        else:
+            stream.ragged_count += 1
+            if len(stream.ragged_rows) < MAX_RAGGED_SAMPLES:
+                text = row.text.split(END_MARK, 1)[0]  # a record with an open quote runs into the marker
+                stream.ragged_rows.append(
+                    f"expected {row.expected_columns} fields, got {row.actual_columns}: {text[:200]}")
         return "skip"
 
-    try:
-        reader = _open(prefix, source, dialect, header, on_invalid)
-    except pa.ArrowInvalid as exc:
-        if "skip initial" in str(exc):  # a header with no line break after it: no rows
-            return stream
-        raise UnreadableFile(*_arrow_reason(exc)) from exc
-    stream.batches = _regroup(reader)
+    end = f"\n{END_MARK}{dialect.delimiter * len(header)}\n".encode()
+    source = ChunkReader(itertools.chain(text, [end]))
+    stream.batches = _regroup(lambda: _open(source, dialect, header, block, on_invalid), stream, block)
     return stream
 
 
-def _arrow_reason(exc: pa.ArrowInvalid) -> tuple[str, str]:
-    if "UTF8" in str(exc) or "UTF-8" in str(exc):
-        return "bad_encoding", f"not valid UTF-8 text: {exc}"
-    return "malformed_csv", f"the CSV cannot be parsed: {exc}"
-
-
-def _open(prefix: bytes, source: BinaryIO, dialect: Dialect, header: list[str],
+def _open(source: io.RawIOBase, dialect: Dialect, header: list[str], block: int,
           on_invalid: Callable[[pacsv.InvalidRow], str]) -> pacsv.CSVStreamingReader:
     return pacsv.open_csv(
-        _Replay(prefix, source),
-        read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=dialect.encoding,
-                                       column_names=header, skip_rows=1 if dialect.header else 0),
+        source,
+        read_options=pacsv.ReadOptions(block_size=block, column_names=header,
+                                       skip_rows=1 if dialect.header else 0),
         parse_options=pacsv.ParseOptions(
             delimiter=dialect.delimiter,
             quote_char=dialect.quote_char,
@@ -135,20 +117,26 @@ def _open(prefix: bytes, source: BinaryIO, dialect: Dialect, header: list[str],
     )
 
 
-def _regroup(reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
-    """Merge the reader's small blocks into batches of about BATCH_ROWS rows."""
+def _regroup(open_reader: Callable[[], pacsv.CSVStreamingReader], stream: CsvStream,
+             block: int) -> Iterator[pa.RecordBatch]:
+    """Merge the reader's small blocks into batches of about BATCH_ROWS rows.
+
+    A record straddling two blocks stops the reading (pyarrow cannot go on past it): the batches
+    end there with `stream.oversized` set. Any other parse error makes the file unreadable.
+    """
     pending: list[pa.RecordBatch] = []
     rows = 0
     try:
-        for batch in reader:
+        for batch in open_reader():
             pending.append(batch)
             rows += batch.num_rows
             if rows >= BATCH_ROWS:
                 yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
                 pending, rows = [], 0
+        stream.complete = True
     except pa.ArrowInvalid as exc:
-        raise UnreadableFile(*_arrow_reason(exc)) from exc
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile("bad_encoding", str(exc)) from exc
+        if "straddling" not in str(exc):
+            raise UnreadableFile("malformed_csv", f"the CSV cannot be parsed: {exc}") from exc
+        stream.oversized = True
     if rows:
         yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]

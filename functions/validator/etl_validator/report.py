@@ -26,11 +26,14 @@ class Failure:
     count: int = 0
     cases: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, rows: list[int | None], values: list[Any]) -> None:
-        self.count += len(values)
-        room = MAX_CASES - len(self.cases)
-        for row, value in list(zip(rows, values))[:max(room, 0)]:
-            self.cases.append({"row": row, "value": _clip(value)})
+    def add(self, rows: list[int | None], values: list[Any], lines: list[int | None] | None = None,
+            count: int | None = None) -> None:
+        """`count` when more failed than the values given (samples); `lines` where known."""
+        self.count += len(values) if count is None else count
+        room = max(MAX_CASES - len(self.cases), 0)
+        lines = [*(lines or []), *[None] * len(values)]
+        for row, value, line in list(zip(rows, values, lines))[:room]:
+            self.cases.append({"row": row, "value": _clip(value)} | ({"line": line} if line else {}))
 
 
 @dataclass
@@ -48,17 +51,23 @@ class Report:
         return self.failures[key]
 
     def add(self, check: str, column: str | None, reason: str, rows: list[int | None],
-            values: list[Any]) -> None:
-        self.failure(check, column, reason).add(rows, values)
+            values: list[Any], lines: list[int | None] | None = None, count: int | None = None) -> None:
+        self.failure(check, column, reason).add(rows, values, lines, count)
         self.failed_rows.update(r for r in rows if r is not None)
+
+    def add_file(self, check: str, reason: str, message: str, line: int | None = None) -> None:
+        """A problem with the file as a whole (or a place in it), not with values of a column."""
+        self.add(check, None, reason, [None], [message], [line])
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
     def to_list(self) -> list[dict[str, Any]]:
+        """File-level failures first: they explain the row-level ones (an open quote, ragged rows)."""
+        ordered = sorted(self.failures.values(), key=lambda f: f.column is not None)
         return [
             {"check": f.check, "column": f.column, "reason": f.reason, "count": f.count,
              "cases": f.cases}
-            for f in self.failures.values()
+            for f in ordered
         ]

@@ -1,0 +1,64 @@
+"""Line numbers for problems pyarrow found but cannot place: a second pass with Python's csv module.
+
+pyarrow does not number rows when values may hold newlines, so when it skipped ragged rows, met an
+open quote at the end, or stopped at a record too large for a block, the object is read again
+(only then) by a parser that counts physical lines: the header is line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .contract import Dialect
+from .source import ChunkReader
+
+
+@dataclass
+class Located:
+    """Where the records pyarrow could not take start."""
+
+    ragged_lines: list[int] = field(default_factory=list)
+    last_line: int | None = None   # the last record begun: the file's last, or the oversized one
+    oversized: bool = False        # the pass stopped at a field over the limit
+
+
+@contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """csv's field size limit is process-wide: set it for this pass only."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def locate(text: Iterator[bytes], dialect: Dialect, expected: int, max_field_chars: int,
+           max_samples: int) -> Located:
+    """Start lines of the first `max_samples` records without `expected` fields, and of the last.
+
+    A field longer than `max_field_chars` ends the pass: memory stays bounded even when an open
+    quote runs to the end of a large file.
+    """
+    found = Located()
+    lines = io.TextIOWrapper(ChunkReader(text), encoding="utf-8", newline="")
+    reader = csv.reader(lines, delimiter=dialect.delimiter, quotechar=dialect.quote_char)
+    end, skip_header = 0, dialect.header
+    with _field_limit(max_field_chars):
+        try:
+            for record in reader:
+                start, end = end + 1, reader.line_num
+                if not record:
+                    continue
+                if skip_header:
+                    skip_header = False
+                    continue
+                found.last_line = start
+                if len(record) != expected and len(found.ragged_lines) < max_samples:
+                    found.ragged_lines.append(start)
+        except csv.Error:
+            found.last_line, found.oversized = end + 1, True
+    return found

@@ -1,0 +1,230 @@
+"""Hostile files through validate_object on moto S3: each one's reason code, its place, the report.
+
+One fixture per case in tests/fixtures/hostile/; the workflow suite runs the same files through
+the whole state machine (tests/workflow/test_hostile.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+
+from etl_validator.service import validate_object
+from tests.helpers import REGION, ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "hostile"
+CONTRACTS = ROOT / "contracts"
+BUCKET = "etl-hostile"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        client = boto3.client("s3", region_name=REGION)
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def contracts_with(tmp_path: Path, **changes: Any) -> Path:
+    """A contracts folder holding the shipped orders contract with some fields changed."""
+    raw = yaml.safe_load((CONTRACTS / "orders.yaml").read_text(encoding="utf-8"))
+    for name, value in changes.items():
+        if name == "encoding":
+            raw["dialect"]["encoding"] = value
+        else:
+            raw[name] = value
+    (tmp_path / "orders.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return tmp_path
+
+
+def validate(s3: Any, body: bytes | str, dataset: str = "orders", contracts: Path = CONTRACTS,
+             name: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(summary, report) for a fixture name or raw bytes uploaded under incoming/<dataset>/."""
+    data = (FIXTURES / body).read_bytes() if isinstance(body, str) else body
+    key = f"incoming/{dataset}/{name or body}"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    summary = validate_object(s3, BUCKET, key, contracts)
+    report = json.loads(s3.get_object(Bucket=BUCKET, Key=summary["report_key"])["Body"].read())
+    return summary, report
+
+
+# -- rejections --------------------------------------------------------------------------------
+
+REJECTED = [  # fixture, dataset, reason, words in the first case's value
+    ("empty.csv", "orders", "empty_file", "the object is empty"),
+    ("header-only.csv", "orders", "too_few_rows", "0 rows"),
+    ("binary.csv", "orders", "not_text", "NUL bytes"),
+    ("workbook.xlsx", "orders", "not_text", "an Excel workbook (.xlsx, a ZIP archive)"),
+    ("table.parquet", "orders", "not_text", "a Parquet file"),
+    ("latin1.csv", "orders", "bad_encoding", "not valid utf-8: b'\\xeb' at byte offset 98 (line 2)"),
+    ("utf16.csv", "orders", "bad_encoding", "UTF-16 (little-endian, with a byte order mark)"),
+    ("utf16le-nobom.csv", "orders", "bad_encoding", "UTF-16 (little-endian, no byte order mark)"),
+    ("semicolon.csv", "orders", "wrong_delimiter", "that ';' would split"),
+    ("ragged.csv", "orders", "ragged_rows", "expected 7 fields, got 6"),
+    ("duplicate-columns.csv", "orders", "duplicate_columns", "order_id"),
+    ("missing-column.csv", "orders", "missing_columns", "email"),
+    ("extra-column.csv", "orders", "unexpected_columns", "note"),
+    ("unclosed-quote.csv", "orders", "unclosed_quote", "never closed"),
+    ("field-too-large.csv", "orders", "field_too_large", "5012 bytes, over the limit of 4096"),
+    ("truncated.csv.gz", "orders", "bad_gzip", "corrupt or truncated"),
+    ("unknown-dataset.csv", "invoices", "unknown_dataset", "no contract for dataset 'invoices'"),
+]
+
+
+@pytest.mark.parametrize(("name", "dataset", "reason", "words"), REJECTED,
+                         ids=[case[0] for case in REJECTED])
+def test_hostile_file_is_rejected_with_its_reason(s3, name, dataset, reason, words):
+    summary, report = validate(s3, name, dataset)
+
+    assert (summary["valid"], summary["ignored"], summary["reason"]) == (False, False, reason)
+    assert summary["report_key"] == f"error/{dataset}/{name}.report.json"
+    assert reason in summary["message"]
+    first = report["failures"][0]
+    assert first["reason"] == reason and report["valid"] is False
+    assert words in str(first["cases"][0]["value"])
+
+
+def test_ragged_rows_are_placed_on_their_physical_lines(s3):
+    # Line 3-4 is one record (a quoted newline): the ragged records start on lines 5 and 7.
+    summary, report = validate(s3, "ragged.csv")
+    failure = report["failures"][0]
+    assert (failure["check"], failure["count"]) == ("row.fields", 2)
+    assert [(c["line"], c["value"]) for c in failure["cases"]] == [
+        (5, "expected 7 fields, got 6: 1003,17,2026-11-21,SHIPPED,980.25,USD"),
+        (7, "expected 7 fields, got 8: 1005,8,2026-11-21,PAID,45.10,EUR,dan.jr@example.com,extra")]
+    assert summary["rows"] == report["rows_read"] == 5
+
+
+def test_unclosed_quote_is_placed_where_it_opens(s3):
+    _, report = validate(s3, "unclosed-quote.csv")
+    assert report["failures"][0]["cases"][0]["line"] == 3
+    assert report["checksum"] is not None   # read to the end
+
+
+def test_open_quote_in_a_middle_column_comes_before_the_ragged_record_it_makes(s3):
+    text = big_orders(1) + '2,17,"2026-11-20,PAID,1.00,EUR,\n3,1\n'
+    summary, report = validate(s3, text.encode(), name="open-quote-mid.csv")
+    assert summary["reason"] == "unclosed_quote"
+    assert [(f["reason"], f["cases"][0]["line"]) for f in report["failures"]] == [
+        ("unclosed_quote", 3), ("ragged_rows", 3)]
+    assert "\x00" not in report["failures"][1]["cases"][0]["value"]
+
+
+def test_field_too_large_names_row_and_column(s3):
+    _, report = validate(s3, "field-too-large.csv")
+    [failure] = report["failures"]
+    assert (failure["column"], failure["check"], failure["cases"][0]["row"]) == (
+        "email", "field.max_bytes", 2)
+
+
+def test_file_too_large_is_refused_from_its_size_before_reading(s3, tmp_path):
+    contracts = contracts_with(tmp_path, max_bytes=100)
+    summary, report = validate(s3, "too-large.csv", contracts=contracts)
+    assert summary["reason"] == "file_too_large"
+    assert "371 bytes, over the contract's max_bytes of 100" in summary["message"]
+    assert (report["checksum"], report["rows_read"], report["encoding"]) == (None, 0, None)
+
+
+def test_header_problems_stop_before_the_rows(s3):
+    _, report = validate(s3, "duplicate-columns.csv")
+    assert (report["rows_read"], report["checksum"]) == (0, None)
+
+
+# -- files that are fine ------------------------------------------------------------------------
+
+def test_utf8_bom_is_stripped(s3):
+    summary, report = validate(s3, "bom.csv")
+    assert summary["valid"] is True, summary["message"]
+    assert (report["rows"], report["encoding"], report["compression"]) == (6, "utf-8", None)
+
+
+def test_quoted_newlines_count_records_not_lines(s3):
+    summary, report = validate(s3, "quoted-newlines.csv", "customers")
+    assert summary["valid"] is True, summary["message"]
+    assert report["rows"] == report["rows_read"] == 4
+
+
+def test_gzip_is_read_through(s3):
+    data = (FIXTURES / "orders.csv.gz").read_bytes()
+    summary, report = validate(s3, "orders.csv.gz")
+    assert summary["valid"] is True, summary["message"]
+    assert (report["rows"], report["compression"]) == (6, "gzip")
+    assert report["checksum"] == hashlib.sha256(data).hexdigest()   # of the bytes stored
+
+
+def test_gzip_is_found_by_its_magic_not_its_name(s3):
+    """Found and read, but rejected: Glue would read the staged copy as plain text."""
+    summary, report = validate(s3, "orders.csv.gz", name="orders-compressed.csv")
+    assert (summary["valid"], summary["reason"]) == (False, "gzip_without_gz_suffix")
+    assert report["compression"] == "gzip"
+
+
+def test_latin1_file_under_a_latin1_contract(s3, tmp_path):
+    summary, report = validate(s3, "latin1.csv", contracts=contracts_with(tmp_path, encoding="latin-1"))
+    assert summary["valid"] is True, summary["message"]
+    assert report["encoding"] == "iso8859-1"
+    assert summary["contract"]["dialect"]["encoding"] == "iso-8859-1"   # as Spark names it
+
+
+@pytest.mark.parametrize(("name", "encoding"), [("utf16.csv", "utf-16"),
+                                                ("utf16le-nobom.csv", "utf-16-le")])
+def test_utf16_file_under_a_utf16_contract(s3, tmp_path, name, encoding):
+    summary, report = validate(s3, name, contracts=contracts_with(tmp_path, encoding=encoding))
+    assert summary["valid"] is True, summary["message"]
+    assert (report["rows"], report["encoding"]) == (6, encoding)
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+def test_report_fields_of_a_valid_file(s3):
+    data = (FIXTURES / "bom.csv").read_bytes()
+    _, report = validate(s3, "bom.csv")
+    assert report["checksum"] == hashlib.sha256(data).hexdigest()
+    assert report["size"] == len(data)
+    assert report["rows"] == report["rows_read"] == 6 and report["failed_rows"] == 0
+    assert set(report["timings"]) == {"head_seconds", "read_validate_seconds", "report_seconds"}
+    assert all(isinstance(v, float) and v >= 0 for v in report["timings"].values())
+
+
+# -- past the first block: what the fixtures are too small to show ------------------------------
+
+def big_orders(rows: int) -> str:
+    header = (FIXTURES / "header-only.csv").read_text()
+    return header + "".join(f"{i},17,2026-11-20,PAID,1.00,EUR,\n" for i in range(1, rows + 1))
+
+
+def test_ragged_rows_deep_in_a_large_gzip_file(s3):
+    text = big_orders(200_000) + "9,9\n" + big_orders(10).split("\n", 1)[1]
+    summary, report = validate(s3, gzip.compress(text.encode()), name="deep.csv.gz")
+    failure = report["failures"][0]
+    assert (failure["reason"], failure["cases"][0]["line"]) == ("ragged_rows", 200_002)
+    assert summary["rows"] == 200_011
+
+
+def test_field_far_over_the_limit_stops_the_reading_and_is_located(s3):
+    # pyarrow lets a record straddle one block boundary, not two: 5 MiB is past two 2 MiB blocks.
+    text = big_orders(3) + "4,17,2026-11-20,PAID,1.00,EUR,\"" + "x" * (5 << 20) + "\"\n5,1,x\n"
+    summary, report = validate(s3, text.encode(), name="huge-field.csv")
+    failure = report["failures"][0]
+    assert (failure["reason"], failure["check"], failure["cases"][0]["line"]) == (
+        "field_too_large", "row.size", 5)
+    assert "or a quote opened there is never closed" in failure["cases"][0]["value"]
+    assert summary["rows"] == 3
+
+
+def test_quote_open_far_from_the_end_is_reported_where_it_opens(s3):
+    text = big_orders(3) + "4,17,2026-11-20,PAID,1.00,EUR,\"x\n" + big_orders(150_000).split("\n", 1)[1]
+    summary, report = validate(s3, text.encode(), name="open-quote.csv")
+    assert summary["reason"] == "field_too_large"
+    assert report["failures"][0]["cases"][0]["line"] == 5

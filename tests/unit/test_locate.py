@@ -1,0 +1,55 @@
+"""locate: physical line numbers (header = line 1) of ragged records, the last record, oversized fields."""
+
+from __future__ import annotations
+
+import csv
+
+from etl_validator.contract import Dialect
+from etl_validator.locate import locate
+
+
+COMMA = Dialect()
+
+
+def located(text: str, dialect: Dialect = COMMA, expected: int = 2, limit: int = 1000,
+            samples: int = 20):
+    return locate(iter([text.encode()]), dialect, expected, limit, samples)
+
+
+def test_ragged_lines_count_quoted_newlines_and_blank_lines():
+    text = 'a,b\n1,"x\ny"\n\n2,3,4\n5\r\n6,7\n8,9,10'
+    found = located(text)
+    assert found.ragged_lines == [5, 6, 8]
+    assert found.last_line == 8 and not found.oversized
+
+
+def test_header_spanning_lines_is_skipped():
+    assert located('"a\nb",c\n1\n').ragged_lines == [3]
+
+
+def test_without_header_the_first_record_is_data():
+    assert located("1\n2,3\n", Dialect(header=False)).ragged_lines == [1]
+
+
+def test_samples_are_capped():
+    assert located("a,b\n" + "1\n" * 10, samples=3).ragged_lines == [2, 3, 4]
+
+
+def test_open_quote_runs_to_the_end_from_its_record():
+    found = located('a,b\n1,2\n3,"4\n5,6\n7,8\n')
+    assert found.last_line == 3 and found.ragged_lines == []
+
+
+def test_field_over_the_limit_stops_at_its_record():
+    found = located('a,b\n1,2\n3,"' + "x\n" * 600 + '"\n5,6\n', limit=1000)
+    assert found.oversized and found.last_line == 3
+
+
+def test_field_limit_is_restored():
+    before = csv.field_size_limit()
+    located("a,b\n1," + "x" * 50 + "\n", limit=10)
+    assert csv.field_size_limit() == before
+
+
+def test_dialect_delimiter_and_quote():
+    assert located("a;b\n'1;2';3\n4\n", Dialect(delimiter=";", quote_char="'")).ragged_lines == [3]
