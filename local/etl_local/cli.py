@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     reprocess.add_argument("--profile", help="AWS profile (real account)")
     reprocess.add_argument("--region", help="AWS region (real account)")
     reprocess.set_defaults(func=cmd_reprocess)
+    contract = sub.add_parser("contract", help="work with dataset contracts")
+    from .infer import add_parser as add_infer
+    add_infer(contract.add_subparsers(dest="contract_command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
 
