@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from etl_validator.checks import BatchValidator, check_header
-from etl_validator.contract import parse_contract
+from etl_validator.contract import ContractError, parse_contract
 from etl_validator.report import MAX_CASES, MAX_VALUE_CHARS, Report
 
 
@@ -386,3 +386,33 @@ def test_one_column_header_is_no_delimiter_problem_for_a_one_column_contract():
 
 def test_one_column_header_without_other_delimiters_is_missing_columns():
     assert set(header_failures(["a b c"])) == {"missing_columns", "unexpected_columns"}
+
+
+def _grouped_contract(**extra):
+    raw = {"dataset": "t", "columns": [{"name": "a", "type": "integer"}, {"name": "b", "type": "string"},
+                                       {"name": "c", "type": "integer", "nullable": True}]} | extra
+    return parse_contract(raw, "t.yaml")
+
+
+def test_unique_together_reports_repeated_combinations_across_batches():
+    report = Report()
+    validator = BatchValidator(_grouped_contract(unique_together=[["a", "b"]]), report)
+    validator.validate(pa.record_batch({"a": ["1", "1", "2"], "b": ["x", "y", "x"], "c": ["1", "2", "3"]}))
+    validator.validate(pa.record_batch({"a": ["1", "2", None], "b": ["y", "z", "x"], "c": ["4", "5", "6"]}))
+    [failure] = report.to_list()
+    assert (failure["reason"], failure["column"], failure["count"]) == ("duplicate_combination", "a+b", 1)
+    assert failure["cases"] == [{"row": 4, "value": "a=1, b=y"}]
+
+
+def test_ordered_contract_rejects_reordered_columns():
+    ordered, loose = Report(), Report()
+    check_header(_grouped_contract(ordered=True), ["b", "a", "c"], ordered)
+    check_header(_grouped_contract(), ["b", "a", "c"], loose)
+    assert [f["reason"] for f in ordered.to_list()] == ["column_order"]
+    assert loose.ok
+
+
+@pytest.mark.parametrize("groups", [[["a"]], [["a", "zz"]], [["a", "a"]]])
+def test_unique_together_needs_two_distinct_known_columns(groups):
+    with pytest.raises(ContractError, match=r"unique_together\[0\]"):
+        _grouped_contract(unique_together=groups)

@@ -59,6 +59,7 @@ class BatchValidator:
         self.schema = build_schema(contract)
         self.rows = 0
         self._seen: dict[str, set] = {c.name: set() for c in contract.columns if c.unique}
+        self._seen_groups: dict[tuple[str, ...], set] = {group: set() for group in contract.unique_together}
 
     def validate(self, batch: pa.RecordBatch) -> None:
         first_row = self.rows + 1
@@ -79,6 +80,8 @@ class BatchValidator:
         for column in self.contract.columns:
             if column.unique:
                 self._check_unique(column, typed[column.name], row_numbers)
+        for group in self.contract.unique_together:
+            self._check_unique_together(group, typed, row_numbers)
         table = pa.table({name: pc.cast(values, check_type(self._spec(name)))
                           for name, values in typed.items()} | {"__row__": row_numbers})
         if pc.any(bad_any).as_py():
@@ -113,6 +116,22 @@ class BatchValidator:
                 seen.add(value)
         if dup_rows:
             self.report.add("unique", column.name, "duplicate_value", dup_rows, dup_values)
+
+    def _check_unique_together(self, group: tuple[str, ...], typed: dict[str, pa.Array], rows: pa.Array) -> None:
+        """A combination of columns unique across the file; rows with a null in it are not compared."""
+        seen = self._seen_groups[group]
+        dup_rows, dup_values = [], []
+        for row, *values in zip(rows.to_pylist(), *(typed[name].to_pylist() for name in group)):
+            combination = tuple(values)
+            if None in combination:
+                continue
+            if combination in seen:
+                dup_rows.append(row)
+                dup_values.append(", ".join(f"{n}={v}" for n, v in zip(group, combination)))
+            else:
+                seen.add(combination)
+        if dup_rows:
+            self.report.add("unique_together", "+".join(group), "duplicate_combination", dup_rows, dup_values)
 
     def _run_pandera(self, table: pa.Table) -> None:
         try:
@@ -184,6 +203,11 @@ def check_header(contract: Contract, header: list[str], report: Report) -> None:
     extra = [h for h in header if h not in contract.column_names]
     if extra and not contract.allow_extra_columns:
         report.add("header.extra", None, "unexpected_columns", [None] * len(extra), extra)
+    present = [h for h in header if h in contract.column_names]
+    expected = [c for c in contract.column_names if c in header]
+    if contract.ordered and present != expected:
+        report.add("header.order", None, "column_order", [None],
+                   [f"columns are {', '.join(present)}; the contract's order is {', '.join(expected)}"])
 
 
 def _other_delimiter(contract: Contract, header: list[str]) -> str | None:

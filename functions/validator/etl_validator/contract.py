@@ -20,6 +20,7 @@ CHECKS = {
     "str_matches", "str_contains", "str_startswith", "str_endswith", "str_length",
 }
 TOP_LEVEL_FIELDS = {"dataset", "version", "description", "dialect", "columns", "allow_extra_columns",
+                    "ordered", "unique_together",
                     "rows", "parquet", "max_bytes", "max_field_bytes"}
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "timestamp": "%Y-%m-%dT%H:%M:%S"}
 # Python codec name -> the charset name Spark (Java) reads the staged file with. Only encodings
@@ -80,6 +81,8 @@ class Contract:
     columns: tuple[ColumnSpec, ...]
     dialect: Dialect = Dialect()
     allow_extra_columns: bool = False
+    ordered: bool = False
+    unique_together: tuple[tuple[str, ...], ...] = ()
     min_rows: int | None = None
     max_rows: int | None = None
     partition_by: tuple[str, ...] = ()
@@ -230,12 +233,18 @@ def parse_contract(raw: Any, path: str) -> Contract:
     compression = _optional(parquet, "compression", str, "snappy", path, "parquet.")
     if compression not in {"snappy", "gzip", "zstd", "none"}:
         raise ContractError(path, "parquet.compression", "must be snappy, gzip, zstd or none")
+    unique_together = tuple(tuple(group) for group in _optional(raw, "unique_together", list, [], path, ""))
+    for i, group in enumerate(unique_together):
+        if len(group) < 2 or any(name not in names for name in group) or len(set(group)) != len(group):
+            raise ContractError(path, f"unique_together[{i}]", "must list two or more distinct columns of the contract")
     return Contract(
         dataset=_require(raw, "dataset", str, path, ""),
         version=_optional(raw, "version", int, 1, path, ""),
         columns=columns,
         dialect=dialect,
         allow_extra_columns=_optional(raw, "allow_extra_columns", bool, False, path, ""),
+        ordered=_optional(raw, "ordered", bool, False, path, ""),
+        unique_together=unique_together,
         min_rows=_optional(rows, "min", int, None, path, "rows."),
         max_rows=_optional(rows, "max", int, None, path, "rows."),
         partition_by=partition_by,
