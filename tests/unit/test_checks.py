@@ -416,3 +416,15 @@ def test_ordered_contract_rejects_reordered_columns():
 def test_unique_together_needs_two_distinct_known_columns(groups):
     with pytest.raises(ContractError, match=r"unique_together\[0\]"):
         _grouped_contract(unique_together=groups)
+
+
+@pytest.mark.parametrize(("check", "values", "failing"), [
+    ("trimmed", ["EUR", " USD", "GBP "], [2, 3]),
+    ("no_control_characters", ["ok", "tab\there", "nul\x00"], [2, 3]),
+])
+def test_named_custom_checks_from_code(check, values, failing):
+    raw = {"dataset": "t", "columns": [{"name": "s", "type": "string", "checks": {check: {}}}]}
+    report = Report()
+    BatchValidator(parse_contract(raw, "t.yaml"), report).validate(pa.record_batch({"s": values}))
+    [failure] = report.to_list()
+    assert (failure["column"], [c["row"] for c in failure["cases"]]) == ("s", failing)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
+from . import custom_checks  # noqa: F401  (registers the named checks with pandera)
 from .casting import cast_column, check_type
 from .contract import ColumnSpec, Contract
 from .report import Report
@@ -31,7 +32,8 @@ COMMON_DELIMITERS = (",", ";", "\t", "|")
 
 
 def build_check(name: str, arg: Any) -> pda.Check:
-    """One pandera built-in check from a contract entry: `{ge: 0}` or `{str_length: {min_value: 1}}`."""
+    """One pandera check from a contract entry: `{ge: 0}`, `{str_length: {min_value: 1}}`, or a
+    named check of custom_checks (`{trimmed: {}}`)."""
     factory = getattr(pda.Check, name)
     return factory(**arg) if isinstance(arg, dict) else factory(arg)
 
