@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 export PATH := $(dir $(PY312)):$(PATH)
 
-.PHONY: demo test soak up build deploy lint clean
+.PHONY: demo test soak up build deploy lint clean bench
 
 $(BIN)/etl-local: pyproject.toml
 	test -n "$(PY312)" || { echo "python3.12 is needed (the Lambda runtime's Python)"; exit 1; }
@@ -43,6 +43,15 @@ test: $(BIN)/etl-local $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov node_modu
 soak: $(BIN)/etl-local
 	SOAK_EXAMPLES=$(or $(EXAMPLES),50) $(BIN)/python -m pytest -q tests/workflow/test_property.py
 
+# Validator throughput and memory vs pandas+pandera and DuckDB (docs/performance.md); not part of test.
+# BENCH_SIZES=0.1 for a quick run (GB, comma-separated; default 1,4), BENCH_REPEATS (default 3).
+# Its own environment: pandas (and numpy) must never be importable by the tests of the Lambda code.
+bench:
+	$(PY312) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet -e '.[dev]' 'pandas==3.1.1' 'duckdb==2.0.0' 'psutil==7.2.2'
+	.venv-bench/bin/python -m bench.run
+
 up: $(BIN)/etl-local
 	$(BIN)/etl-local up --port 4566
 
@@ -59,4 +68,4 @@ lint: $(BIN)/etl-local $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov node_modu
 	npx asl-validator --json-path statemachine/pipeline.asl.json
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .venv-bench node_modules .aws-sam

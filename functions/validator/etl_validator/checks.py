@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
-from . import custom_checks  # noqa: F401  (registers the named checks with pandera)
+from .custom_checks import CUSTOM_CHECKS
 from .casting import cast_column, check_type
 from .contract import ColumnSpec, Contract
 from .report import Report
@@ -34,6 +34,10 @@ COMMON_DELIMITERS = (",", ";", "\t", "|")
 def build_check(name: str, arg: Any) -> pda.Check:
     """One pandera check from a contract entry: `{ge: 0}`, `{str_length: {min_value: 1}}`, or a
     named check of custom_checks (`{trimmed: {}}`)."""
+    if name in CUSTOM_CHECKS:
+        if arg not in ({}, None, True):
+            raise ValueError(f"{name} takes no argument; write {name}: {{}}")
+        return pda.Check(CUSTOM_CHECKS[name], name=name, error=name)
     factory = getattr(pda.Check, name)
     return factory(**arg) if isinstance(arg, dict) else factory(arg)
 

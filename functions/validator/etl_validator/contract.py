@@ -171,12 +171,12 @@ def _column(raw: Any, index: int, path: str) -> ColumnSpec:
     if match.group(2) and not 0 < int(match.group(3)) <= int(match.group(2)) <= 38:
         raise ContractError(path, f"{where}type", "decimal needs 0 < scale <= precision <= 38")
     checks = _optional(raw, "checks", dict, {}, path, where)
-    from .custom_checks import CUSTOM_CHECKS  # registers them with pandera
+    from .custom_checks import CUSTOM_CHECKS
 
     for name_ in checks:
-        if name_ not in CHECKS | CUSTOM_CHECKS:
+        if name_ not in CHECKS | CUSTOM_CHECKS.keys():
             raise ContractError(path, f"{where}checks.{name_}",
-                                f"unknown check; expected one of {', '.join(sorted(CHECKS | CUSTOM_CHECKS))}")
+                                f"unknown check; expected one of {', '.join(sorted(CHECKS | CUSTOM_CHECKS.keys()))}")
     unknown = set(raw) - {"name", "type", "nullable", "unique", "format", "checks", "description"}
     if unknown:
         raise ContractError(path, f"{where}{sorted(unknown)[0]}", "unknown field")
