@@ -71,11 +71,25 @@ def cast_column(text: pa.Array, column: ColumnSpec) -> CastResult:
     # Arrow rolls impossible days over (2026-02-30 parses as 2026-03-02): a value is only
     # valid if formatting it back gives the same numbers, leading zeros aside.
     if "%f" not in column.format:
-        whole_seconds = pc.cast(parsed, pa.timestamp("s"), safe=False)
-        roundtrip = pc.equal(_unpadded(pc.strftime(whole_seconds, format=column.format)), _unpadded(trimmed))
-        parsed = pc.if_else(pc.fill_null(roundtrip, False), parsed, pa.scalar(None, parsed.type))
+        parsed = pc.if_else(_written_as_parsed(parsed, trimmed, column), parsed, pa.scalar(None, parsed.type))
     values = pc.cast(parsed, target) if column.type == "date" else parsed
     return CastResult(values, pc.and_(pc.is_valid(text), pc.is_null(parsed)))
+
+
+def _written_as_parsed(parsed: pa.Array, text: pa.Array, column: ColumnSpec) -> pa.Array:
+    """False where the value was rolled over. Formatting back is slow (strftime and two regex
+    passes per value), so only values a rollover can produce are checked: a day past the month's
+    end lands on day 1 to 3 of the next month, second 60 on second 0 of the next minute."""
+    suspect = pc.less_equal(pc.day(parsed), 3)
+    if column.type == "timestamp" and "%S" in column.format:
+        suspect = pc.or_(suspect, pc.equal(pc.second(parsed), 0))
+    suspect = pc.fill_null(suspect, False)
+    if not pc.any(suspect).as_py():
+        return pc.invert(suspect)
+    whole_seconds = pc.cast(pc.filter(parsed, suspect), pa.timestamp("s"), safe=False)
+    formatted = pc.strftime(whole_seconds, format=column.format)
+    same = pc.fill_null(pc.equal(_unpadded(formatted), _unpadded(pc.filter(text, suspect))), False)
+    return pc.replace_with_mask(pc.invert(suspect), suspect, same)
 
 
 def _unpadded(text: pa.Array) -> pa.Array:
