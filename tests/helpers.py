@@ -49,3 +49,15 @@ def mocked_handler(app: Path, env: dict[str, str], prefix: str) -> Iterator[tupl
                 yield load_module(app, name), boto3.client("s3", region_name=REGION)
             finally:
                 sys.modules.pop(name, None)
+
+
+@contextmanager
+def moto_bucket(bucket: str) -> Iterator[Any]:
+    """An S3 client on moto with one bucket, whatever AWS settings the shell has."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+            mp.delenv(name, raising=False)
+        with mock_aws():
+            client = boto3.client("s3", region_name=REGION)
+            client.create_bucket(Bucket=bucket)
+            yield client

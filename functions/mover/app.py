@@ -1,4 +1,8 @@
-"""Lambda entry point: move one object to a zone (`staging` or `error`), quarantining on failures."""
+"""Lambda entry point: move one object to a zone (`staging` or `error`), quarantining on failures.
+
+When the validator split the file (error threshold), its good rows are already at `staged_key`:
+then only the incoming object is removed.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from etl_common.keys import ObjectKey
-from moves import move_object, write_failure_report
+from moves import move_object, release_source, write_failure_report
 
 logger = Logger()
 tracer = Tracer()
@@ -25,7 +29,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     key = event["key"] if "key" in event else unquote_plus(event["encoded_key"])
     where = ObjectKey.parse(key)
     target_key = where.in_zone(event["zone"])
-    result = move_object(s3, event["bucket"], key, target_key, event.get("version_id"))
+    if event.get("staged_key"):
+        result = release_source(s3, event["bucket"], key, event["staged_key"])
+    else:
+        result = move_object(s3, event["bucket"], key, target_key, event.get("version_id"))
     report_key = None
     if "failure" in event:
         report_key = target_key + ".report.json"

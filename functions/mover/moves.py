@@ -46,6 +46,22 @@ def move_object(s3: Any, bucket: str, key: str, target_key: str, version_id: str
     return {"target_key": target_key, "version_id": target.get("VersionId"), "already_moved": False}
 
 
+def release_source(s3: Any, bucket: str, key: str, staged_key: str) -> dict[str, Any]:
+    """Finish a split: the validator already wrote the good rows to `staged_key` (and the rejects
+    to error/), so the incoming object is deleted once the staged part is there.
+
+    Deleting without a version id leaves the upload as a noncurrent version of the versioned
+    bucket, which the report names by version id.
+    """
+    target = _head(s3, bucket, staged_key)
+    if target is None:
+        raise FileNotFoundError(f"s3://{bucket}/{staged_key} does not exist; s3://{bucket}/{key} kept")
+    already = _head(s3, bucket, key) is None
+    if not already:
+        s3.delete_object(Bucket=bucket, Key=key)
+    return {"target_key": staged_key, "version_id": target.get("VersionId"), "already_moved": already}
+
+
 def write_failure_report(s3: Any, bucket: str, key: str, report_key: str, dataset: str,
                          failure: dict[str, Any] | None, execution: str | None) -> None:
     """The report for a file quarantined because a pipeline step failed, not because of its data."""

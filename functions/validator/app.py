@@ -45,5 +45,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="RowsValidated", unit=MetricUnit.Count, value=summary["rows"])
     if not summary["valid"] and not summary["ignored"]:
         metrics.add_metric(name="FilesRejected", unit=MetricUnit.Count, value=1)
-    logger.info("validated", extra={k: summary[k] for k in ("valid", "reason", "rows", "failed_rows")})
+    if summary["rejected_rows"]:
+        metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=summary["rejected_rows"])
+    logger.info("validated", extra={k: summary[k] for k in ("outcome", "reason", "rows", "failed_rows")})
     return summary

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-EXIT = {"processed": 0, "rejected": 1, "ignored": 0, "duplicate": 0, "failed": 2}
+EXIT = {"processed": 0, "processed_with_rejects": 1, "rejected": 1, "ignored": 0, "duplicate": 0, "failed": 2}
 
 
 def _root(path: str | None) -> Path:
@@ -41,13 +41,16 @@ def _stack(args: argparse.Namespace, **kwargs: Any):
 
 
 def _brief(result: dict[str, Any]) -> str:
-    where = {"processed": result.get("staging_key"), "rejected": result.get("error_key"),
+    where = {"rejected": result.get("error_key"),
              "failed": result.get("error_key") or result.get("staging_key") or result.get("key")}
     lines = [f"{result['outcome'].upper():9} {result['key']}  ({result['execution_status']})",
              f"  states: {' > '.join(result['states'])}"]
-    if result["outcome"] == "processed":
-        lines.append(f"  {result['rows']} rows; staged at {where['processed']}; "
+    if result["outcome"].startswith("processed"):
+        lines.append(f"  {result['rows']} rows; staged at {result['staging_key']}; "
                      f"{len(result['parquet_keys'])} Parquet file(s) under transformed/{result['dataset']}/")
+    if result["outcome"] == "processed_with_rejects":
+        lines.append(f"  {result['rejected_rows']} rejected rows at {result['rejects_key']}; "
+                     f"report {result['report_key']}")
     elif result["outcome"] in where:
         lines.append(f"  file at {where[result['outcome']]}; report {result.get('report_key')}")
     for note in result["notifications"]:
@@ -84,12 +87,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         print(f"Local stack up: bucket {stack.bucket}; running {len(samples)} sample files.\n")
         for sample in samples:
-            expected = "rejected" if "bad" in sample.stem else "processed"
+            expected = ("rejected" if "bad" in sample.stem else
+                        "processed_with_rejects" if "partial" in sample.stem else "processed")
             result = stack.run_file(sample, f"incoming/{sample.parent.name}/{sample.name}")
             ok = result["outcome"] == expected and len(result["notifications"]) == 1
             failures += not ok
             print(("ok    " if ok else "WRONG ") + _brief(result).replace("\n", "\n      "))
-            if result["outcome"] == "processed":
+            if result["outcome"].startswith("processed"):
                 print(f"        table {stack.outputs['GlueDatabase']}.{result['dataset']}: "
                       + ", ".join(f"{c['Name']} {c['Type']}" for c in _columns(stack, result["dataset"])))
             print()

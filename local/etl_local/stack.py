@@ -373,9 +373,11 @@ class LocalStack:
         message = notifications[-1]["message"] if notifications else {}
         final = {"Processed": "processed", "Rejected": "rejected", "Ignored": "ignored", "Duplicate": "duplicate"}
         outcome = next((final[s] for s in reversed(states) if s in final), "failed")
+        if outcome == "processed":
+            outcome = summary["outcome"]  # processed, or processed_with_rejects (error threshold)
         dataset = summary.get("dataset") or message.get("dataset")
         parquet_keys = []
-        if outcome == "processed" and summary.get("source_id"):
+        if outcome.startswith("processed") and summary.get("source_id"):
             prefix = f"transformed/{dataset}/"
             parquet_keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix) for o in page.get("Contents", [])
@@ -391,11 +393,13 @@ class LocalStack:
             "dataset": dataset,
             "staging_key": message.get("staging_key") if outcome != "rejected" else None,
             "error_key": message.get("error_key"),
+            "rejects_key": summary.get("rejects_key"),
             "report_key": report_key,
             "reason": summary.get("reason"),
             "parquet_keys": sorted(parquet_keys),
             "rows": summary.get("rows"),
             "failed_rows": summary.get("failed_rows"),
+            "rejected_rows": summary.get("rejected_rows"),
             "error": message.get("error"),
             "notifications": notifications,
         }

@@ -13,13 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from moto import mock_aws
 
 from etl_validator.service import validate_object
-from tests.helpers import REGION, ROOT
+from tests.helpers import ROOT, moto_bucket
 
 FIXTURES = ROOT / "tests" / "fixtures" / "hostile"
 CONTRACTS = ROOT / "contracts"
@@ -27,12 +25,8 @@ BUCKET = "etl-hostile"
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET)
+def s3() -> Iterator[Any]:
+    with moto_bucket(BUCKET) as client:
         yield client
 
 

@@ -112,6 +112,29 @@ class fail_deletes:
 
 # -- moving to staging -----------------------------------------------------------------------
 
+def test_split_file_only_loses_its_incoming_object(app, s3, bucket):
+    """The validator already staged the good rows: the mover removes the upload, keeping its version."""
+    key, staged = "incoming/readings/day.csv", "staging/readings/day.csv"
+    version = put(s3, bucket, key, b"reading_id\n1\n2\n")
+    put(s3, bucket, staged, b"reading_id\n1\n")
+    event = {"bucket": bucket, "key": key, "zone": "staging", "version_id": version, "staged_key": staged}
+
+    result = app.lambda_handler(event, Context())
+    assert (result["target_key"], result["already_moved"]) == (staged, False)
+    assert not exists(s3, bucket, key) and body(s3, bucket, staged) == b"reading_id\n1\n"
+    assert body(s3, bucket, key, version) == b"reading_id\n1\n2\n"
+    assert app.lambda_handler(event, Context())["already_moved"] is True
+
+
+def test_split_without_its_staged_part_keeps_the_upload(app, s3, bucket):
+    key = "incoming/readings/day.csv"
+    put(s3, bucket, key, b"reading_id\n1\n")
+    with pytest.raises(FileNotFoundError, match="kept"):
+        app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging",
+                            "staged_key": "staging/readings/day.csv"}, Context())
+    assert exists(s3, bucket, key)
+
+
 def test_move_to_staging(app, s3, bucket):
     key = "incoming/orders/orders-2026-11-20.csv"
     data = SAMPLE.read_bytes()

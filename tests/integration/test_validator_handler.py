@@ -364,6 +364,15 @@ def test_metrics_are_emitted(app, aws, capsys):
     assert "FilesRejected" in metrics and metrics["dataset"] == "orders"
 
 
+def test_rows_sent_to_a_rejects_file_are_counted(app, aws, capsys):
+    key = put_sample(aws, "readings", "readings-2026-11-23-partial.csv")
+    summary = invoke(app, aws, key)
+    assert (summary["outcome"], summary["rejected_rows"]) == ("processed_with_rejects", 3)
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if line.startswith("{") and "_aws" in line][-1]
+    assert metrics["RowsRejected"] in (3.0, [3.0]) and "FilesRejected" not in metrics
+
+
 def test_logs_carry_the_execution_id_and_duration_is_measured(app, aws, capsys):
     key = put_sample(aws, "orders", "orders-2026-11-20.csv")
     execution = "arn:aws:states:us-east-1:123456789012:execution:pipeline:run-1"

@@ -65,7 +65,7 @@ def base(**overrides) -> dict:
 
 def test_shipped_contracts_load():
     contracts = load_all(CONTRACTS)
-    assert [c.dataset for c in contracts] == ["customers", "orders"]
+    assert [c.dataset for c in contracts] == ["customers", "orders", "readings"]
     assert all(isinstance(c, Contract) for c in contracts)
 
 
@@ -191,6 +191,13 @@ def test_encoding_names(declared, codec, spark):
     (base(version=True), "version", "must be int"),
     (base(version="1"), "version", "must be int"),
     (base(rows={"min": "1"}), "rows.min", "must be int"),
+    (base(error_threshold=5), "error_threshold", "must be dict"),
+    (base(error_threshold={}), "error_threshold", "max_rows and/or max_fraction"),
+    (base(error_threshold={"max_percent": 5}), "error_threshold.max_percent", "max_rows"),
+    (base(error_threshold={"max_rows": -1}), "error_threshold.max_rows", "0 or more"),
+    (base(error_threshold={"max_rows": 0.5}), "error_threshold.max_rows", "must be int"),
+    (base(error_threshold={"max_fraction": 1}), "error_threshold.max_fraction", "below 1"),
+    (base(error_threshold={"max_fraction": "1%"}), "error_threshold.max_fraction", "must be int or float"),
     ({"columns": [{"name": "a", "type": "integer"}]}, "dataset", "required"),
     (["not", "a", "mapping"], "(root)", "mapping"),
 ])
@@ -201,6 +208,23 @@ def test_malformed_contract_names_the_field(raw, field, words):
     assert info.value.field == field
     assert words in info.value.problem
     assert str(info.value).startswith(f"contracts/t.yaml: {field}: ")
+
+
+@pytest.mark.parametrize("limits, bad, rows, allowed", [
+    ({"max_rows": 2}, 2, 10, True),
+    ({"max_rows": 2}, 3, 1000, False),
+    ({"max_fraction": 0.1}, 10, 100, True),
+    ({"max_fraction": 0.1}, 11, 100, False),
+    ({"max_rows": 5, "max_fraction": 0.1}, 5, 40, False),
+    ({"max_rows": 5, "max_fraction": 0.1}, 4, 40, True),
+])
+def test_error_threshold_needs_every_limit_it_sets(limits, bad, rows, allowed):
+    threshold = parse_contract(base(error_threshold=limits), "contracts/t.yaml").error_threshold
+    assert threshold.allows(bad, rows) is allowed
+
+
+def test_no_error_threshold_by_default():
+    assert parse_contract(base(), "contracts/t.yaml").error_threshold is None
 
 
 def test_bad_files_name_the_file(tmp_path):

@@ -13,6 +13,7 @@ from .conftest import ROOT, exists, keys, single_notification
 
 pytestmark = pytest.mark.workflow
 ORDERS = ROOT / "samples" / "orders"
+READINGS = ROOT / "samples" / "readings"
 
 
 def test_valid_file_becomes_typed_parquet_in_the_catalog(stack, s3):
@@ -59,6 +60,61 @@ def test_invalid_file_goes_to_error_with_its_report(stack, s3):
     assert report["failed_rows"] == 4
     note = single_notification(result, "rejected", key)
     assert note["message"]["report_uri"] == f"s3://{stack.bucket}/{result['report_key']}"
+
+
+def _parquet(s3, bucket: str, parquet_keys: list[str]) -> pa.Table:
+    return pa.concat_tables(pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read()))
+                            for k in parquet_keys)
+
+
+def test_bad_rows_within_the_threshold_are_rejected_and_the_rest_processed(stack, s3):
+    key = "incoming/readings/readings 2026-11-23 partial.csv"
+    result = stack.run_file(READINGS / "readings-2026-11-23-partial.csv", key)
+
+    assert result["outcome"] == "processed_with_rejects", result
+    assert result["states"][-3:] == ["BuildProcessedMessage", "NotifyProcessed", "Processed"]
+    assert (result["rows"], result["rejected_rows"]) == (40, 3)
+    assert not exists(s3, stack.bucket, key)
+    assert result["staging_key"] == "staging/readings/readings 2026-11-23 partial.csv"
+    assert result["rejects_key"] == "error/readings/readings 2026-11-23 partial.rejects.csv"
+    rejects = s3.get_object(Bucket=stack.bucket, Key=result["rejects_key"])["Body"].read().decode()
+    assert rejects.splitlines() == [
+        "reading_id,sensor_id,read_at,temperature_c,humidity_pct,note",
+        '7,S-1003,2026-11-23T07:49:00,"21,5",90,',
+        "19,S-12,2026-11-23T19:13:00,-0.98,76,",
+        "32,S-1001,2026-11-23T09:51:00,13.99,64,",
+    ]
+    table = _parquet(s3, stack.bucket, result["parquet_keys"])
+    assert table.num_rows == 37
+    assert sorted(table.column("reading_id").to_pylist()) == [i for i in range(1, 41) if i not in (7, 19, 33)]
+    rows = {r["reading_id"]: r for r in table.to_pylist()}
+    assert rows[9]["humidity_pct"] is None and rows[12]["note"] == "door open, fan on"
+    assert table.schema.field("temperature_c").type == pa.decimal128(5, 2)
+
+    report = json.loads(s3.get_object(Bucket=stack.bucket, Key=result["report_key"])["Body"].read())
+    assert result["report_key"] == result["rejects_key"] + ".report.json"
+    assert (report["outcome"], report["rows_staged"], report["failed_rows"]) == ("processed_with_rejects", 37, 3)
+    assert {f["reason"] for f in report["failures"]} == {"wrong_type", "check_failed", "duplicate_value"}
+    note = single_notification(result, "processed_with_rejects", key)
+    assert note["subject"] == "ETL processed_with_rejects: readings"
+    assert note["message"]["rejects_key"] == result["rejects_key"]
+    assert note["message"]["report_uri"] == f"s3://{stack.bucket}/{result['report_key']}"
+    assert "wrong_type in temperature_c (1)" in note["message"]["summary"]
+
+
+def test_bad_rows_over_the_threshold_reject_the_whole_file(stack, s3, tmp_path):
+    sample = tmp_path / "readings-too-many.csv"
+    lines = (READINGS / "readings-2026-11-23-partial.csv").read_text().splitlines()
+    sample.write_text("\n".join(lines[:1] + [line.replace(",S-", ",X-") for line in lines[1:6]] + lines[6:]) + "\n")
+    key = "incoming/readings/readings-too-many.csv"
+    result = stack.run_file(sample, key)
+
+    assert result["outcome"] == "rejected", result
+    assert result["reason"] == "too_many_bad_rows"
+    assert exists(s3, stack.bucket, "error/readings/readings-too-many.csv")
+    assert not keys(s3, stack.bucket, "staging/readings/readings-too-many")
+    note = single_notification(result, "rejected", key)
+    assert "8 of 40 rows failed" in note["message"]["summary"]
 
 
 def test_unknown_dataset_is_rejected_with_a_reason(stack, s3):

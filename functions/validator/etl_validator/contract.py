@@ -20,7 +20,7 @@ CHECKS = {
     "str_matches", "str_contains", "str_startswith", "str_endswith", "str_length",
 }
 TOP_LEVEL_FIELDS = {"dataset", "version", "description", "dialect", "columns", "allow_extra_columns",
-                    "ordered", "unique_together",
+                    "ordered", "unique_together", "error_threshold",
                     "rows", "parquet", "max_bytes", "max_field_bytes"}
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "timestamp": "%Y-%m-%dT%H:%M:%S"}
 # Python codec name -> the charset name Spark (Java) reads the staged file with. Only encodings
@@ -75,6 +75,24 @@ class Dialect:
 
 
 @dataclass(frozen=True)
+class ErrorThreshold:
+    """How many bad rows a file may have and still go on: its good rows are staged, its bad
+    rows rejected. Both limits hold when both are set."""
+
+    max_rows: int | None = None
+    max_fraction: float | None = None
+
+    def allows(self, bad_rows: int, rows: int) -> bool:
+        return ((self.max_rows is None or bad_rows <= self.max_rows)
+                and (self.max_fraction is None or bad_rows <= self.max_fraction * rows))
+
+    def describe(self) -> str:
+        limits = ([f"{self.max_rows} rows"] if self.max_rows is not None else []) + (
+            [f"{self.max_fraction:.4g} of the rows"] if self.max_fraction is not None else [])
+        return " and ".join(limits)
+
+
+@dataclass(frozen=True)
 class Contract:
     dataset: str
     version: int
@@ -83,6 +101,7 @@ class Contract:
     allow_extra_columns: bool = False
     ordered: bool = False
     unique_together: tuple[tuple[str, ...], ...] = ()
+    error_threshold: ErrorThreshold | None = None
     min_rows: int | None = None
     max_rows: int | None = None
     partition_by: tuple[str, ...] = ()
@@ -197,6 +216,25 @@ def _column(raw: Any, index: int, path: str) -> ColumnSpec:
     )
 
 
+def _error_threshold(raw: dict, path: str) -> ErrorThreshold | None:
+    """`error_threshold: {max_rows: 100, max_fraction: 0.01}`; absent means no bad row is accepted."""
+    limits = _optional(raw, "error_threshold", dict, None, path, "")
+    if limits is None:
+        return None
+    unknown = set(limits) - {"max_rows", "max_fraction"}
+    if unknown or not limits:
+        raise ContractError(path, f"error_threshold.{sorted(unknown)[0]}" if unknown else "error_threshold",
+                            "expected max_rows and/or max_fraction")
+    threshold = ErrorThreshold(
+        max_rows=_optional(limits, "max_rows", int, None, path, "error_threshold."),
+        max_fraction=_optional(limits, "max_fraction", (int, float), None, path, "error_threshold."))
+    if threshold.max_rows is not None and threshold.max_rows < 0:
+        raise ContractError(path, "error_threshold.max_rows", "must be 0 or more")
+    if threshold.max_fraction is not None and not 0 <= threshold.max_fraction < 1:
+        raise ContractError(path, "error_threshold.max_fraction", "must be at least 0 and below 1")
+    return threshold
+
+
 def parse_contract(raw: Any, path: str) -> Contract:
     """Build a Contract from parsed YAML, raising ContractError on the first bad field.
 
@@ -247,6 +285,7 @@ def parse_contract(raw: Any, path: str) -> Contract:
         allow_extra_columns=_optional(raw, "allow_extra_columns", bool, False, path, ""),
         ordered=_optional(raw, "ordered", bool, False, path, ""),
         unique_together=unique_together,
+        error_threshold=_error_threshold(raw, path),
         min_rows=_optional(rows, "min", int, None, path, "rows."),
         max_rows=_optional(rows, "max", int, None, path, "rows."),
         partition_by=partition_by,

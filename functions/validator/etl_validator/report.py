@@ -42,7 +42,7 @@ class Report:
 
     failures: dict[tuple[str, str | None], Failure] = field(default_factory=dict)
     failed_rows: set[int] = field(default_factory=set)
-    failed_row_overflow: int = 0
+    file_level: bool = False  # a failure not tied to rows (header, structure, row counts)
 
     def failure(self, check: str, column: str | None, reason: str) -> Failure:
         key = (check, column)
@@ -54,6 +54,7 @@ class Report:
             values: list[Any], lines: list[int | None] | None = None, count: int | None = None) -> None:
         self.failure(check, column, reason).add(rows, values, lines, count)
         self.failed_rows.update(r for r in rows if r is not None)
+        self.file_level = self.file_level or None in rows
 
     def add_file(self, check: str, reason: str, message: str, line: int | None = None) -> None:
         """A problem with the file as a whole (or a place in it), not with values of a column."""

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,6 +26,7 @@ from .errors import UnreadableFile
 from .locate import locate
 from .report import Report
 from .source import Checksum, Text, body_chunks, open_text
+from .split import rejects_key, split_object, staged_dialect
 
 MARKER_NAMES = re.compile(r"(^|/)[_.][^/]*$")
 
@@ -89,36 +90,43 @@ def validate_object(s3: Any, bucket: str, key: str, contracts_dir: Path,
     summary: dict[str, Any] = {
         "bucket": bucket, "key": key, "dataset": where.dataset, "version_id": version_id,
         "staging_key": where.in_zone("staging"), "error_key": where.in_zone("error"),
-        "ignored": False, "valid": False, "reason": None, "message": None, "rows": 0,
-        "failed_rows": 0,
+        "ignored": False, "valid": False, "outcome": "rejected", "reason": None, "message": None,
+        "rows": 0, "failed_rows": 0, "staged_key": None, "rejects_key": None, "rejected_rows": 0,
     }
     if where.is_folder_marker:
-        return summary | {"ignored": True, "message": "folder marker"}
+        return summary | {"ignored": True, "outcome": "ignored", "message": "folder marker"}
     with clock.phase("head"):
         head = S3Object(s3, bucket, key, version_id).head()
     summary["version_id"] = head.get("VersionId") or version_id
     summary["size"] = head["ContentLength"]
     if head["ContentLength"] == 0 and MARKER_NAMES.search(key):
-        return summary | {"ignored": True, "message": "zero-byte marker object"}
+        return summary | {"ignored": True, "outcome": "ignored", "message": "zero-byte marker object"}
 
     report, reading, contract = Report(), Reading(), None
+    obj = S3Object(s3, bucket, key, summary["version_id"])
     with clock.phase("read_validate"):
         try:
             contract = find_contract(contracts_dir, where.dataset)
             if contract is None:
                 raise UnreadableFile("unknown_dataset",
                                      f"no contract for dataset {where.dataset!r} in {contracts_dir.name}/")
-            _validate(S3Object(s3, bucket, key, summary["version_id"]), head["ContentLength"],
-                      contract, report, reading)
+            _validate(obj, head["ContentLength"], contract, report, reading)
         except UnreadableFile as exc:
             report.add_file("file.readable", exc.reason, str(exc))
         except ContractError as exc:
             report.add_file("contract", "contract_invalid", str(exc))
+    split, rejects = None, rejects_key(summary["error_key"])
+    if contract and _within_threshold(contract, report, reading):
+        with clock.phase("split"):
+            split = split_object(s3, bucket, _open_text(body_chunks(obj.body()), contract).chunks, contract,
+                                 report.failed_rows, summary["staging_key"], rejects)
 
     with clock.phase("report"):
         failures = report.to_list()
-        valid = report.ok
-        report_key = (where.in_zone("reports") if valid else where.in_zone("error")) + ".report.json"
+        valid = report.ok or split is not None
+        outcome = "processed_with_rejects" if split else "processed" if valid else "rejected"
+        report_key = (rejects if split else where.in_zone("reports") if valid
+                      else where.in_zone("error")) + ".report.json"
         document = {
             "dataset": where.dataset,
             "contract_version": contract.version if contract else None,
@@ -126,19 +134,46 @@ def validate_object(s3: Any, bucket: str, key: str, contracts_dir: Path,
             "etag": head.get("ETag", "").strip('"'), "size": head["ContentLength"],
             "checksum": reading.checksum, "compression": reading.compression,
             "encoding": reading.encoding,
-            "valid": valid, "rows": reading.rows, "rows_read": reading.rows,
-            "failed_rows": len(report.failed_rows), "failures": failures,
+            "valid": valid, "outcome": outcome, "rows": reading.rows, "rows_read": reading.rows,
+            "failed_rows": len(report.failed_rows), "error_threshold": _threshold(contract),
+            "rows_staged": split.rows_staged if split else reading.rows if valid else 0,
+            "rejects_key": rejects if split else None,
+            "failures": failures,
         }
     document["timings"] = clock.seconds
     s3.put_object(Bucket=bucket, Key=report_key, Body=json.dumps(document, indent=2, default=str).encode(),
                   ContentType="application/json")
-    summary.update(valid=valid, rows=reading.rows, failed_rows=len(report.failed_rows),
+    summary.update(valid=valid, outcome=outcome, rows=reading.rows, failed_rows=len(report.failed_rows),
                    report_key=report_key)
+    if not report.ok:
+        summary.update(reason=failures[0]["reason"], message=_describe(failures))
+    if split:
+        summary.update(staged_key=summary["staging_key"], rejects_key=rejects, rejected_rows=split.rows_rejected)
+        contract = replace(contract, dialect=staged_dialect())
     if valid and contract:
         summary.update(contract=contract.for_job(), table=contract.dataset, source_id=source_id(key))
-    else:
-        summary.update(reason=failures[0]["reason"], message=_describe(failures))
     return summary
+
+
+def _within_threshold(contract: Contract, report: Report, reading: Reading) -> bool:
+    """Only bad rows (no file-level problem), no more than the contract allows, and a good row.
+
+    Over the threshold, the report says so first: that is why the whole file was rejected.
+    """
+    threshold, bad = contract.error_threshold, len(report.failed_rows)
+    if report.ok or threshold is None or report.file_level:
+        return False
+    if threshold.allows(bad, reading.rows) and bad < reading.rows:
+        return True
+    report.add_file("error_threshold", "too_many_bad_rows",
+                    f"{bad} of {reading.rows} rows failed; the contract's error_threshold allows "
+                    f"{threshold.describe()}")
+    return False
+
+
+def _threshold(contract: Contract | None) -> dict[str, Any] | None:
+    threshold = contract.error_threshold if contract else None
+    return {"max_rows": threshold.max_rows, "max_fraction": threshold.max_fraction} if threshold else None
 
 
 def _validate(obj: S3Object, size: int, contract: Contract, report: Report, reading: Reading) -> None:
