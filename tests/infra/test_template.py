@@ -274,3 +274,18 @@ def test_trigger_pattern_against_events():
     other_bucket = json.loads(json.dumps(good))
     other_bucket["detail"]["bucket"]["name"] = "some-other-bucket"
     assert not _event_pattern_matches(pattern, other_bucket), "the rule matches uploads to other buckets"
+
+
+def test_dashboard_finds_the_metrics_the_validator_emits():
+    """The validator's metrics carry `service` and `dataset` dimensions: a query naming only
+    `service` would match no metric, so the dashboard sums a SEARCH over both."""
+    template = _sam_template()
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    expressions = [m[0]["expression"] for w in widgets for m in w["properties"]["metrics"]
+                   if isinstance(m[0], dict)]
+    namespace = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    emitted = set(re.findall(r'add_metric\(name="(\w+)"', (ROOT / "functions" / "validator" / "app.py").read_text()))
+    searched = {re.search(r'MetricName="(\w+)"', e).group(1) for e in expressions}
+    assert searched == emitted - {"ValidationDuration"}
+    assert all(f"{{{namespace},dataset,service}}" in e for e in expressions)
