@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 
@@ -100,6 +101,19 @@ def test_bad_rows_within_the_threshold_are_rejected_and_the_rest_processed(stack
     assert note["message"]["rejects_key"] == result["rejects_key"]
     assert note["message"]["report_uri"] == f"s3://{stack.bucket}/{result['report_key']}"
     assert "wrong_type in temperature_c (1)" in note["message"]["summary"]
+
+
+def test_a_gzip_upload_within_the_threshold_is_staged_compressed(stack, s3, tmp_path):
+    sample = tmp_path / "readings-partial.csv.gz"
+    sample.write_bytes(gzip.compress((READINGS / "readings-2026-11-23-partial.csv").read_bytes()))
+    key = "incoming/readings/readings-partial.csv.gz"
+    result = stack.run_file(sample, key)
+
+    assert result["outcome"] == "processed_with_rejects", result
+    assert result["staging_key"] == "staging/readings/readings-partial.csv.gz"
+    assert result["rejects_key"] == "error/readings/readings-partial.rejects.csv"
+    assert _parquet(s3, stack.bucket, result["parquet_keys"]).num_rows == 37
+    single_notification(result, "processed_with_rejects", key)
 
 
 def test_bad_rows_over_the_threshold_reject_the_whole_file(stack, s3, tmp_path):
