@@ -193,3 +193,27 @@ def test_timestamp_null_is_not_bad():
 def test_string_is_never_bad():
     assert cast("string", ["a", "", " ", None, "été"]) == [
         ("a", "a", False), ("", "", False), (" ", " ", False), (None, None, False), ("été", "été", False)]
+
+
+# -- fast paths give the same answers -------------------------------------------------------
+
+def test_integer_column_arrow_would_parse_but_the_contract_refuses():
+    # Each value alone in an otherwise plain column: Arrow's parse takes hex and 19 digits.
+    for odd in ["0x1F", "0X1f", "1234567890123456789", "-0x10"]:
+        assert cast("integer", ["1", odd, "-3"]) == [("1", 1, False), (odd, None, True), ("-3", -3, False)]
+
+
+def test_integer_plain_column_with_nulls():
+    assert cast("integer", ["12", None, "-007"]) == [("12", 12, False), (None, None, False), ("-007", -7, False)]
+
+
+def test_timestamp_seconds_60_and_61_are_bad():
+    bad("timestamp", ["2025-01-03T09:15:60", "2025-01-03T09:15:61", "2025-12-31T23:59:60"])
+    assert good("timestamp", ["2025-01-03T09:16:00", "2025-01-03T09:16:01"]) == [
+        dt.datetime(2025, 1, 3, 9, 16), dt.datetime(2025, 1, 3, 9, 16, 1)]
+
+
+def test_dates_a_rollover_could_have_produced_are_good_when_written_so():
+    assert good("date", ["2026-03-01", "2026-03-03", "2026-05-01", "2029-03-01", "2026-1-5"]) == [
+        dt.date(2026, 3, 1), dt.date(2026, 3, 3), dt.date(2026, 5, 1), dt.date(2029, 3, 1), dt.date(2026, 1, 5)]
+    bad("date", ["2025-02-29", "2024-02-30", "2026-02-31", "2026-06-31", "2026-09-31", "2026-11-31"])

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
+from decimal import Decimal
+
 import pyarrow as pa
 import pytest
 
-from etl_validator.checks import BatchValidator, check_header
+from etl_validator import checks
+from etl_validator.checks import BatchValidator, SeenKeys, check_header
 from etl_validator.contract import ContractError, parse_contract
 from etl_validator.report import MAX_CASES, MAX_VALUE_CHARS, Report
 
@@ -428,3 +433,67 @@ def test_named_custom_checks_from_code(check, values, failing):
     BatchValidator(parse_contract(raw, "t.yaml"), report).validate(pa.record_batch({"s": values}))
     [failure] = report.to_list()
     assert (failure["column"], [c["row"] for c in failure["cases"]]) == ("s", failing)
+
+
+# -- uniqueness state and split batches -----------------------------------------------------
+
+def repeats(seen: SeenKeys, values: list, type_: pa.DataType = pa.int64()) -> list[int]:
+    return seen.repeats(pa.array(values, type_)).to_pylist()
+
+
+def test_seen_keys_counting_ids_collapse_into_ranges():
+    seen = SeenKeys()
+    for start in range(0, 10_000, 1_000):
+        assert repeats(seen, list(range(start, start + 1_000))) == []
+    assert [len(lo) for lo, _ in seen._levels] == [1]
+    assert repeats(seen, [9_999, 10_000, 0, 10_000, None, 5]) == [0, 2, 3, 5]
+
+
+def test_seen_keys_in_random_order_stay_exact():
+    keys = random.Random(1).sample(range(-10**12, 10**12), 5_000)
+    seen = SeenKeys()
+    for start in range(0, 5_000, 300):
+        assert repeats(seen, keys[start:start + 300]) == []
+    assert repeats(seen, [keys[17], keys[4_999] + 1, keys[0]]) == [0, 2]
+    assert sum(len(lo) for lo, _ in seen._levels) <= 5_001
+
+
+@pytest.mark.parametrize(("values", "type_", "repeated"), [
+    (["b", "a", "b", None, None, "a"], pa.string(), [2, 5]),
+    ([Decimal("1.50"), Decimal("2.00"), Decimal("1.50")], pa.decimal128(12, 2), [2]),
+    ([0.0, -0.0, 1.5], pa.float64(), [1]),
+    ([dt.date(2026, 1, 1), dt.date(2026, 1, 2), dt.date(2026, 1, 1)], pa.date32(), [2]),
+])
+def test_seen_keys_other_types(values, type_, repeated):
+    assert repeats(SeenKeys(), values, type_) == repeated
+
+
+def test_a_split_batch_reports_exactly_what_an_unsplit_one_does(monkeypatch):
+    c = contract([
+        {"name": "id", "type": "integer", "nullable": False, "unique": True, "checks": {"ge": 1}},
+        {"name": "day", "type": "date", "nullable": False},
+        {"name": "code", "type": "string", "checks": {"isin": ["A", "B"]}},
+    ], unique_together=[["day", "code"]])
+    rng = random.Random(3)
+    rows = 400
+    batch = {"id": [str(rng.choice([rng.randint(-2, 300), "x", None])) for _ in range(rows)],
+             "day": [rng.choice(["2026-01-01", "2026-02-30", None, "2026-01-02"]) for _ in range(rows)],
+             "code": [rng.choice(["A", "B", "C", None]) for _ in range(rows)]}
+    batch["id"] = [None if v == "None" else v for v in batch["id"]]
+    monkeypatch.setattr(checks, "SPLIT_ROWS", 10**9)
+    whole = run(c, batch, batch)
+    monkeypatch.setattr(checks, "SPLIT_ROWS", 50)
+    split = run(c, batch, batch)
+    assert split.to_list() == whole.to_list()
+    assert split.failed_rows == whole.failed_rows
+    assert {f["reason"] for f in whole.to_list()} == {
+        "wrong_type", "null_value", "check_failed", "duplicate_value", "duplicate_combination"}
+
+
+def test_a_value_of_the_wrong_type_skips_the_other_checks_of_its_row():
+    c = contract([{"name": "day", "type": "date", "nullable": False},
+                  {"name": "code", "type": "string", "nullable": False, "checks": {"isin": ["A"]}}])
+    report = run(c, {"day": ["2026-02-30", "2026-01-01", None], "code": ["Z", "Z", None]})
+    assert {(f["column"], f["reason"], tuple(x["row"] for x in f["cases"])) for f in report.to_list()} == {
+        ("day", "wrong_type", (1,)), ("code", "check_failed", (2,)),
+        ("day", "null_value", (3,)), ("code", "null_value", (3,))}

@@ -6,6 +6,8 @@ Bytes go through `source.open_text` first, as in the service: the stream reads U
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import pyarrow as pa
 import pytest
@@ -318,3 +320,37 @@ def test_source_is_read_lazily_after_the_peek(monkeypatch):
     assert data.tell() < len(data.getvalue()) // 2
     assert sum(b.num_rows for b in stream.batches) == 20_000
     assert data.tell() == len(data.getvalue())
+
+
+# -- reading ahead in a thread ---------------------------------------------------------------
+
+def test_read_ahead_parses_at_most_one_batch_ahead(monkeypatch):
+    monkeypatch.setattr(csv_stream, "BATCH_ROWS", 100)
+    monkeypatch.setattr(source, "CHUNK_BYTES", 1024)
+    data = io.BytesIO(make_csv(20_000))
+    stream = opened(data, columns=("id", "v"), block=1024)
+    first = next(stream.batches)
+    time.sleep(0.2)  # the thread has had time to read on, if it would
+    assert first.num_rows >= 100
+    assert data.tell() < len(data.getvalue()) // 4
+    assert sum(b.num_rows for b in stream.batches) + first.num_rows == 20_000
+
+
+def test_read_ahead_thread_stops_when_the_caller_leaves_early(monkeypatch):
+    monkeypatch.setattr(csv_stream, "BATCH_ROWS", 100)
+    stream = opened(make_csv(20_000), columns=("id", "v"), block=1024)
+    next(stream.batches)
+    stream.batches.close()
+    assert not [t for t in threading.enumerate() if t.name == "csv-read-ahead"]
+
+
+def test_read_ahead_raises_errors_after_the_batches_before_them(monkeypatch):
+    monkeypatch.setattr(csv_stream, "BATCH_ROWS", 100)
+    monkeypatch.setattr(source, "CHUNK_BYTES", 1024)
+    data = make_csv(5_000) + b'"\xff\n'   # not UTF-8 at the end
+    stream = opened(data, columns=("id", "v"), block=1024)
+    rows = 0
+    with pytest.raises(UnreadableFile, match="bad_encoding|not valid"):
+        for batch in stream.batches:
+            rows += batch.num_rows
+    assert rows > 0

@@ -88,6 +88,17 @@ def test_bad_byte_place_is_right_across_chunks(small_chunks):
     assert "at byte offset 8 (line 4)" in str(error)
 
 
+def test_a_character_cut_short_before_an_ascii_chunk_is_bad(small_chunks):
+    """Chunks b"id\\n", b"ab\\xc3", b"xyz": the ASCII chunk must not pass while a byte is held back."""
+    error = refused(b"id\nab\xc3xyz\n")
+    assert error.reason == "bad_encoding" and "at byte offset 5 (line 2)" in str(error)
+
+
+def test_ascii_chunks_between_multibyte_ones_pass_unchanged(small_chunks):
+    text = "id\n" + "ab\u00e9" * 5 + "xyz\n" * 3 + "\u20ac\n"
+    assert decoded(text.encode())[0] == text.encode()
+
+
 def test_utf16_file_is_bad_encoding_for_a_utf8_contract():
     error = refused(TEXT.encode("utf-16"))
     assert error.reason == "bad_encoding" and "UTF-16" in str(error)

@@ -15,7 +15,9 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -25,8 +27,8 @@ from .contract import Dialect
 from .errors import UnreadableFile
 from .source import ChunkReader, peek
 
-BLOCK_SIZE = 2 << 20
-BATCH_ROWS = 256_000
+BLOCK_SIZE = 1 << 20  # pyarrow reads about 32 blocks ahead: 1 MiB blocks hold that near 64 MB
+BATCH_ROWS = 128_000  # about 15 MB of strings for the bench rows: two in memory at a time
 PEEK_BYTES = 64 << 10
 MAX_RAGGED_SAMPLES = 20
 END_MARK = "\x00"
@@ -92,7 +94,7 @@ def open_stream(text: Iterator[bytes], dialect: Dialect, column_names: list[str]
 
     end = f"\n{END_MARK}{dialect.delimiter * len(header)}\n".encode()
     source = ChunkReader(itertools.chain(text, [end]))
-    stream.batches = _regroup(lambda: _open(source, dialect, header, block, on_invalid), stream, block)
+    stream.batches = _read_ahead(_regroup(lambda: _open(source, dialect, header, block, on_invalid), stream, block))
     return stream
 
 
@@ -131,7 +133,7 @@ def _regroup(open_reader: Callable[[], pacsv.CSVStreamingReader], stream: CsvStr
             pending.append(batch)
             rows += batch.num_rows
             if rows >= BATCH_ROWS:
-                yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+                yield _combine(pending)
                 pending, rows = [], 0
         stream.complete = True
     except pa.ArrowInvalid as exc:
@@ -139,4 +141,64 @@ def _regroup(open_reader: Callable[[], pacsv.CSVStreamingReader], stream: CsvStr
             raise UnreadableFile("malformed_csv", f"the CSV cannot be parsed: {exc}") from exc
         stream.oversized = True
     if rows:
-        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+        yield _combine(pending)
+
+
+def _combine(pending: list[pa.RecordBatch]) -> pa.RecordBatch:
+    """One batch from the reader's small ones (emptied), copied a column at a time so the copy
+    never holds the whole batch twice."""
+    schema = pending[0].schema
+    columns = [[batch.column(i) for batch in pending] for i in range(len(schema))]
+    pending.clear()
+    combined = []
+    while columns:
+        combined.append(pa.concat_arrays(columns.pop(0)))
+    return pa.RecordBatch.from_arrays(combined, schema=schema)
+
+
+def _read_ahead(batches: Generator[pa.RecordBatch, None, None]) -> Iterator[pa.RecordBatch]:
+    """The same batches, the next one parsed in a thread while the caller checks this one.
+
+    pyarrow's reader parses only when asked for the next batch and, like its compute functions,
+    releases the GIL meanwhile: reading and checking then share the two cores of a Lambda. The
+    thread parses one batch ahead and waits until the caller takes it, so two batches at most are
+    in memory. Errors arrive in order, after the batches read before them. Leaving early (an error
+    while checking) stops the thread.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    taken, stop = threading.Event(), threading.Event()
+    done = object()
+
+    def hand_over(item: object) -> bool:
+        ready.put(item)
+        while not stop.is_set():
+            if taken.wait(0.1):
+                taken.clear()
+                return True
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not hand_over(batch):
+                    return
+            hand_over(done)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the consumer
+            hand_over(exc)
+        finally:
+            batches.close()
+
+    thread = threading.Thread(target=produce, name="csv-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            taken.set()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
