@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = Path(__file__).resolve().parent / "orders_bench.yaml"
@@ -32,26 +33,24 @@ def _check_name(label: str) -> str:
     return PANDERA_NAMES.get(base, base)
 
 
-# ---- 1. ours: the Lambda's own streaming code path (service._validate) on a local file ----
+# ---- 1. ours: the Lambda's own streaming code path (validation.validate) on a local file ----
 
-class LocalObject:
-    """What service._validate needs of an S3 object: a key and a fresh body per read."""
+class LocalFile:
+    """A local file as `validation.Source`: a key, a size and a fresh body per read."""
 
     def __init__(self, path: Path) -> None:
-        self.key, self.path = str(path), path
+        self.key, self.size, self.path = str(path), path.stat().st_size, path
 
-    def body(self):
+    def body(self) -> BinaryIO:
         return open(self.path, "rb")
 
 
 def run_ours(path: Path, contract: Contract) -> tuple[int, dict[str, int]]:
-    from etl_validator.report import Report
-    from etl_validator.service import Reading, _validate
+    from etl_validator.validation import validate
 
-    report, reading = Report(), Reading()
-    _validate(LocalObject(path), path.stat().st_size, contract, report, reading)
+    reading = validate(LocalFile(path), contract)
     counts: dict[str, int] = {}
-    for failure in report.to_list():
+    for failure in reading.report.to_list():
         reason = failure["reason"]
         check = {"wrong_type": "wrong_type", "null_value": "not_nullable",
                  "duplicate_value": "unique"}.get(reason) or _check_name(failure["check"])
@@ -202,7 +201,7 @@ def run_duckdb(path: Path, contract: Contract) -> tuple[int, dict[str, int]]:
     return int(values[-1]), counts
 
 
-PRELOAD = {"ours": ["etl_validator.service", "etl_validator.checks"],
+PRELOAD = {"ours": ["etl_validator.validation"],
            "pandas": ["pandas", "pandera.pandas"], "duckdb": ["duckdb"]}
 METHODS = {"ours": run_ours, "pandas": run_pandas, "duckdb": run_duckdb}
 

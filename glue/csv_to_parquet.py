@@ -20,14 +20,11 @@ from urllib.parse import unquote
 import boto3
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (BooleanType, DataType, DecimalType, DoubleType, LongType,
-                               StringType, StructField, StructType)
+from pyspark.sql.types import StringType, StructField, StructType
 
 SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
-SCALAR_TYPES: dict[str, DataType] = {"integer": LongType(), "float": DoubleType(),
-                                     "boolean": BooleanType()}
-DEFAULT_FORMATS = {"date": "%Y-%m-%d", "timestamp": "%Y-%m-%dT%H:%M:%S"}
+# Dates and timestamps are parsed with the column's strptime format; other types are cast.
+DATETIME_PARSERS = {"date": F.to_date, "timestamp": F.to_timestamp}
 # Validated files contain no NUL byte, so this token never matches a value: Spark then reports
 # unquoted empty fields as null and quoted ones as "", which is how the validator read them.
 NEVER_IN_DATA = "\u0000"
@@ -97,12 +94,6 @@ def _strptime_tokens(strptime_format: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def spark_type(column_type: str) -> DataType:
-    """The Spark type a non-string, non-datetime contract column is cast to."""
-    decimal = DECIMAL.fullmatch(column_type)
-    return DecimalType(int(decimal[1]), int(decimal[2])) if decimal else SCALAR_TYPES[column_type]
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Job arguments; Glue's own (--JOB_NAME, --TempDir, ...) are ignored rather than rejected."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
@@ -158,16 +149,19 @@ def with_null_tokens(text: Column, null_values: list[str]) -> Column:
 
 
 def typed_value(text: Column, column: dict[str, Any]) -> Column:
-    """Cast one column like the validator did (values trimmed first, except strings)."""
-    kind = column["type"]
-    if kind == "string":
+    """Cast one column like the validator did (values trimmed first, except strings).
+
+    The contract gives the Spark type name, so this script, which runs in Glue without the
+    pipeline's code, keeps no type table of its own.
+    """
+    spark_type = column["spark_type"]
+    if spark_type == "string":
         return text
     value = F.regexp_replace(text, r"^\s+|\s+$", "")
-    if kind in DEFAULT_FORMATS:
-        pattern = spark_datetime_pattern(column.get("format") or DEFAULT_FORMATS[kind])
-        return F.to_date(value, pattern) if kind == "date" else F.to_timestamp(value, pattern)
+    if spark_type in DATETIME_PARSERS:
+        return DATETIME_PARSERS[spark_type](value, spark_datetime_pattern(column["format"]))
     # Spark's string -> boolean cast accepts exactly true/false/t/f/yes/no/y/n/1/0, any case.
-    return value.cast(spark_type(kind))
+    return value.cast(spark_type)
 
 
 def typed_frame(strings: DataFrame, contract: dict[str, Any]) -> DataFrame:
@@ -183,7 +177,7 @@ def typed_frame(strings: DataFrame, contract: dict[str, Any]) -> DataFrame:
         text = with_null_tokens(strings[_quoted(by_name[column["name"]])], null_values)
         value = typed_value(text, column)
         typed.append(value.alias(column["name"]))
-        if column["type"] != "string":
+        if column["spark_type"] != "string":
             unparsed.append(F.when(text.isNotNull() & value.isNull(), 1).otherwise(0))
     return strings.select(*typed, sum(unparsed, F.lit(0)).alias(UNPARSED))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,19 @@ def load_module(path: Path, name: str | None = None) -> ModuleType:
         sys.modules.pop(name, None)
         raise
     return module
+
+
+def lambda_context(function_name: str, memory_mb: int = 512) -> LambdaContext:
+    """Powertools' LambdaContext with the attributes a handler and its decorators read."""
+    context = LambdaContext()
+    context._function_name = function_name
+    context._function_version = "$LATEST"
+    context._invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{function_name}"
+    context._memory_limit_in_mb = memory_mb
+    context._aws_request_id = f"req-{uuid.uuid4().hex[:12]}"
+    context._log_group_name = f"/aws/lambda/{function_name}"
+    context._log_stream_name = "stream"
+    return context
 
 
 @contextmanager

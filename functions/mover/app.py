@@ -1,19 +1,21 @@
-"""Lambda entry point: move one object to a zone (`staging` or `error`), quarantining on failures.
+"""Lambda entry point: carry out a move the validator planned, or quarantine after a failed step.
 
-When the validator split the file (error threshold), its good rows are already at `staged_key`:
-then only the incoming object is removed.
+`move`: the plan's explicit source version and target key (with `staged_key`, the validator
+already staged the good rows and only the upload is removed). `quarantine`: the S3 event's
+object, which the layout places in `error/` with a report of the step that failed.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from etl_common.keys import ObjectKey
+from etl_common.layout import Upload, event_key, report_key, s3_uri
+from etl_common.messages import MoveRequest, MoveResult, MoverEvent, ObjectVersion, QuarantineRequest
 from moves import move_object, release_source, write_failure_report
 
 logger = Logger()
@@ -24,19 +26,34 @@ s3 = boto3.client("s3")
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(log_event=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """`key` is a decoded key; `encoded_key` comes straight from the S3 event (failure path)."""
-    logger.set_correlation_id(event.get("execution"))
-    key = event["key"] if "key" in event else unquote_plus(event["encoded_key"])
-    where = ObjectKey.parse(key)
-    target_key = where.in_zone(event["zone"])
-    if event.get("staged_key"):
-        result = release_source(s3, event["bucket"], key, event["staged_key"])
+    """`MoverEvent` in, `MoveResult` JSON out; errors raise for the state machine's Retry/Catch."""
+    request = parse(event=event, model=MoverEvent)
+    logger.set_correlation_id(request.execution)
+    if request.move is not None:
+        result = carry_out(request.move)
+    elif request.quarantine is not None:
+        result = quarantine(request.quarantine, request.execution)
     else:
-        result = move_object(s3, event["bucket"], key, target_key, event.get("version_id"))
-    report_key = None
-    if "failure" in event:
-        report_key = target_key + ".report.json"
-        write_failure_report(s3, event["bucket"], key, report_key, where.dataset, event["failure"],
-                             event.get("execution"))
-    logger.info("moved", extra={"key": key, "target_key": target_key, **result})
-    return {"key": key, "dataset": where.dataset, "report_key": report_key, **result}
+        raise ValueError("a mover event needs `move` or `quarantine`")
+    logger.info("moved", extra=result.model_dump(mode="json"))
+    return result.model_dump(mode="json")
+
+
+def carry_out(move: MoveRequest) -> MoveResult:
+    if move.staged_key:
+        moved = release_source(s3, move.source, move.staged_key)
+    else:
+        moved = move_object(s3, move.source, move.target_key)
+    return MoveResult(source=move.source, dataset=Upload.parse(move.source.key).dataset, **moved)
+
+
+def quarantine(request: QuarantineRequest, execution: str | None) -> MoveResult:
+    """Move the event's object version to `error/` and write the failure report beside it."""
+    source = ObjectVersion(bucket=request.bucket, key=event_key(request.delivered_key),
+                           version_id=request.version_id)
+    upload = Upload.parse(source.key)
+    moved = move_object(s3, source, upload.error_key)
+    report = report_key(upload.error_key)
+    write_failure_report(s3, source, report, upload.dataset, request.failure, execution)
+    return MoveResult(source=source, dataset=upload.dataset, report_key=report,
+                      report_uri=s3_uri(source.bucket, report), **moved)

@@ -8,6 +8,9 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from etl_common.messages import ObjectVersion
+from etl_common.vocabulary import Reason
+
 TRANSFER = TransferConfig(multipart_threshold=512 << 20, multipart_chunksize=256 << 20)
 
 
@@ -15,62 +18,69 @@ class CopyMismatch(Exception):
     """The copy's size differs from the source's: the source is kept and the move fails."""
 
 
-def _head(s3: Any, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+def _head(s3: Any, bucket: str, key: str, version_args: dict[str, str] | None = None) -> dict[str, Any] | None:
     try:
-        return s3.head_object(Bucket=bucket, Key=key, **({"VersionId": version_id} if version_id else {}))
+        return s3.head_object(Bucket=bucket, Key=key, **(version_args or {}))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             return None
         raise
 
 
-def move_object(s3: Any, bucket: str, key: str, target_key: str, version_id: str | None = None,
+def move_object(s3: Any, source: ObjectVersion, target_key: str,
                 config: TransferConfig = TRANSFER) -> dict[str, Any]:
-    """Copy (boto3's managed copy: multipart above the threshold), verify the size, delete the source.
+    """Copy `source` (boto3's managed copy: multipart above the threshold), verify the size,
+    delete the source key. Returns `target_key`, the copy's `version_id` and `already_moved`.
 
     Rerunning after a crash between copy and delete converges: a verified target with the
-    source gone is a finished move.
+    source gone is a finished move. Raises FileNotFoundError when neither exists, CopyMismatch
+    when the copy does not verify.
     """
-    source = _head(s3, bucket, key, version_id)
-    if source is None:
-        target = _head(s3, bucket, target_key)
+    found = _head(s3, source.bucket, source.key, source.version_args())
+    if found is None:
+        target = _head(s3, source.bucket, target_key)
         if target is None:
-            raise FileNotFoundError(f"s3://{bucket}/{key} is gone and s3://{bucket}/{target_key} does not exist")
+            raise FileNotFoundError(f"{source.uri} is gone and s3://{source.bucket}/{target_key} does not exist")
         return {"target_key": target_key, "version_id": target.get("VersionId"), "already_moved": True}
-    copy_source = {"Bucket": bucket, "Key": key} | ({"VersionId": version_id} if version_id else {})
-    s3.copy(copy_source, bucket, target_key, Config=config)
-    target = _head(s3, bucket, target_key)
-    if target is None or target["ContentLength"] != source["ContentLength"]:
-        raise CopyMismatch(f"copy of s3://{bucket}/{key} to {target_key} did not verify; source kept")
-    s3.delete_object(Bucket=bucket, Key=key)
+    copy_source = {"Bucket": source.bucket, "Key": source.key} | source.version_args()
+    s3.copy(copy_source, source.bucket, target_key, Config=config)
+    target = _head(s3, source.bucket, target_key)
+    if target is None or target["ContentLength"] != found["ContentLength"]:
+        raise CopyMismatch(f"copy of {source.uri} to {target_key} did not verify; source kept")
+    s3.delete_object(Bucket=source.bucket, Key=source.key)
     return {"target_key": target_key, "version_id": target.get("VersionId"), "already_moved": False}
 
 
-def release_source(s3: Any, bucket: str, key: str, staged_key: str) -> dict[str, Any]:
+def release_source(s3: Any, source: ObjectVersion, staged_key: str) -> dict[str, Any]:
     """Finish a split: the validator already wrote the good rows to `staged_key` (and the rejects
     to error/), so the incoming object is deleted once the staged part is there.
 
     Deleting without a version id leaves the upload as a noncurrent version of the versioned
-    bucket, which the report names by version id.
+    bucket, which the report names by version id. Raises FileNotFoundError when the staged
+    part is missing (the upload is kept).
     """
-    target = _head(s3, bucket, staged_key)
+    target = _head(s3, source.bucket, staged_key)
     if target is None:
-        raise FileNotFoundError(f"s3://{bucket}/{staged_key} does not exist; s3://{bucket}/{key} kept")
-    already = _head(s3, bucket, key) is None
+        raise FileNotFoundError(f"s3://{source.bucket}/{staged_key} does not exist; {source.uri} kept")
+    already = _head(s3, source.bucket, source.key) is None
     if not already:
-        s3.delete_object(Bucket=bucket, Key=key)
+        s3.delete_object(Bucket=source.bucket, Key=source.key)
     return {"target_key": staged_key, "version_id": target.get("VersionId"), "already_moved": already}
 
 
-def write_failure_report(s3: Any, bucket: str, key: str, report_key: str, dataset: str,
+def write_failure_report(s3: Any, source: ObjectVersion, report_key: str, dataset: str,
                          failure: dict[str, Any] | None, execution: str | None) -> None:
-    """The report for a file quarantined because a pipeline step failed, not because of its data."""
+    """The report for a file quarantined because a pipeline step failed, not because of its data.
+
+    The step's cause is cut to 2,000 characters: a report is read by people.
+    """
     failure = failure or {}
     cause = failure.get("Cause") or ""
     report = {
-        "dataset": dataset, "key": key, "valid": False, "reason": "pipeline_error", "execution": execution,
-        "failures": [{"check": "pipeline", "column": None, "reason": "pipeline_error", "count": 1,
+        "dataset": dataset, "key": source.key, "version_id": source.version_id, "valid": False,
+        "reason": Reason.PIPELINE_ERROR, "execution": execution,
+        "failures": [{"check": "pipeline", "column": None, "reason": Reason.PIPELINE_ERROR, "count": 1,
                       "cases": [{"row": None, "value": f"{failure.get('Error', 'Unknown')}: {cause[:2000]}"}]}],
     }
-    s3.put_object(Bucket=bucket, Key=report_key, Body=json.dumps(report, indent=2).encode(),
+    s3.put_object(Bucket=source.bucket, Key=report_key, Body=json.dumps(report, indent=2).encode(),
                   ContentType="application/json")

@@ -1,4 +1,4 @@
-"""Lambda entry point: parse the EventBridge S3 event, validate the object, return a summary."""
+"""Lambda entry point: parse the EventBridge S3 event, plan the object, return the plan as JSON."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import os
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -15,13 +14,17 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from etl_validator.service import validate_object
+from etl_common.layout import event_key
+from etl_common.messages import ObjectVersion
+from etl_common.vocabulary import Outcome
+from etl_validator.plan import plan_object
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 s3 = boto3.client("s3")
-CONTRACTS_DIR = Path(os.environ.get("CONTRACTS_DIR", "/opt/contracts"))
+# The contracts layer (template: ContentUri contracts/) is mounted at /opt.
+CONTRACTS_DIR = Path(os.environ.get("CONTRACTS_DIR", "/opt"))
 
 
 @metrics.log_metrics
@@ -30,22 +33,22 @@ CONTRACTS_DIR = Path(os.environ.get("CONTRACTS_DIR", "/opt/contracts"))
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(event.get("config", {}).get("execution"))
     notification = parse(event=event, model=S3EventNotificationEventBridgeModel)
-    bucket = notification.detail.bucket.name
-    key = unquote_plus(notification.detail.object.key)
-    logger.append_keys(bucket=bucket, key=key)
     version_id = notification.detail.object.version_id
     # "null" is the version of objects written while versioning was off: the latest one.
+    source = ObjectVersion(bucket=notification.detail.bucket.name, key=event_key(notification.detail.object.key),
+                           version_id=None if version_id in (None, "null") else version_id)
+    logger.append_keys(bucket=source.bucket, key=source.key)
     started = time.monotonic()
-    summary = validate_object(s3, bucket, key, CONTRACTS_DIR,
-                              version_id=None if version_id in (None, "null") else version_id)
+    plan = plan_object(s3, source, CONTRACTS_DIR)
     metrics.add_metric(name="ValidationDuration", unit=MetricUnit.Milliseconds,
                        value=round((time.monotonic() - started) * 1000))
-    metrics.add_dimension(name="dataset", value=summary["dataset"])
+    metrics.add_dimension(name="dataset", value=plan.dataset)
     metrics.add_metric(name="FilesValidated", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="RowsValidated", unit=MetricUnit.Count, value=summary["rows"])
-    if not summary["valid"] and not summary["ignored"]:
+    metrics.add_metric(name="RowsValidated", unit=MetricUnit.Count, value=plan.rows)
+    if plan.outcome == Outcome.REJECTED:
         metrics.add_metric(name="FilesRejected", unit=MetricUnit.Count, value=1)
-    if summary["rejected_rows"]:
-        metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=summary["rejected_rows"])
-    logger.info("validated", extra={k: summary[k] for k in ("outcome", "reason", "rows", "failed_rows")})
-    return summary
+    if plan.rejected_rows:
+        metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=plan.rejected_rows)
+    logger.info("validated", extra={"outcome": plan.outcome, "reason": plan.reason, "rows": plan.rows,
+                                    "failed_rows": plan.failed_rows})
+    return plan.model_dump(mode="json")

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from etl_common.layout import event_key, incoming_key, parquet_prefix
+
 EXIT = {"processed": 0, "processed_with_rejects": 1, "rejected": 1, "ignored": 0, "duplicate": 0, "failed": 2}
 
 
@@ -23,7 +25,6 @@ def _root(path: str | None) -> Path:
 
 def _check_contracts(root: Path) -> None:
     """Fail early, naming the file and field, when a contract cannot be used."""
-    sys.path.insert(0, str(root / "functions" / "validator"))
     from etl_validator.contract import ContractError, load_all
 
     try:
@@ -47,7 +48,7 @@ def _brief(result: dict[str, Any]) -> str:
              f"  states: {' > '.join(result['states'])}"]
     if result["outcome"].startswith("processed"):
         lines.append(f"  {result['rows']} rows; staged at {result['staging_key']}; "
-                     f"{len(result['parquet_keys'])} Parquet file(s) under transformed/{result['dataset']}/")
+                     f"{len(result['parquet_keys'])} Parquet file(s) under {parquet_prefix(result['dataset'])}")
     if result["outcome"] == "processed_with_rejects":
         lines.append(f"  {result['rejected_rows']} rejected rows at {result['rejects_key']}; "
                      f"report {result['report_key']}")
@@ -69,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.exit("etl-local: --key names one object; give one file with it")
     stack = _stack(args)
     try:
-        pairs = [(file, args.key or f"incoming/{args.dataset}/{file.name}") for file in files]
+        pairs = [(file, args.key or incoming_key(args.dataset, file.name)) for file in files]
         results = stack.run_files(pairs, timeout=args.timeout)
         for result in results:
             print(json.dumps(result, default=str) if args.json else _brief(result), flush=True)
@@ -89,7 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for sample in samples:
             expected = ("rejected" if "bad" in sample.stem else
                         "processed_with_rejects" if "partial" in sample.stem else "processed")
-            result = stack.run_file(sample, f"incoming/{sample.parent.name}/{sample.name}")
+            result = stack.run_file(sample, incoming_key(sample.parent.name, sample.name))
             ok = result["outcome"] == expected and len(result["notifications"]) == 1
             failures += not ok
             print(("ok    " if ok else "WRONG ") + _brief(result).replace("\n", "\n      "))
@@ -138,10 +139,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         if resource not in stack.lambdas.functions:
             sys.exit(f"etl-local: no function {args.function}; the template has {', '.join(stack.template.code_dirs)}")
         if args.object:
-            from urllib.parse import unquote_plus
-
             event["detail"]["bucket"]["name"] = stack.bucket
-            stack.upload(Path(args.object), unquote_plus(event["detail"]["object"]["key"]))
+            stack.upload(Path(args.object), event_key(event["detail"]["object"]["key"]))
         result, errored, logs = stack.lambdas.invoke(resource, event)
         print(logs, file=sys.stderr, end="")
         print(json.dumps(result, indent=2, default=str))
@@ -155,7 +154,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
     import boto3
 
-    from .reprocess import quarantined, reprocess_one, stack_bucket
+    from etl_ops.reprocess import quarantined, reprocess_one, stack_bucket
 
     if args.endpoint_url:  # the local stack accepts any credentials
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -170,6 +169,29 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
         print(f"{moved['source']} -> s3://{bucket}/{moved['incoming']}"
               + (f" (report kept at {moved['report']})" if "report" in moved else ""), flush=True)
     print(f"{len(keys)} file(s) sent back through the pipeline.")
+    return 0
+
+
+def cmd_contract_infer(args: argparse.Namespace) -> int:
+    import csv
+
+    from etl_validator.drafting import infer, to_yaml
+
+    path = Path(args.file)
+    if not path.is_file():
+        sys.exit(f"etl-local: no such file: {path}")
+    if args.output and Path(args.output).exists() and not args.force:
+        sys.exit(f"etl-local: {args.output} exists; use --force to overwrite it")
+    try:
+        contract, sample = infer(path, args.dataset, args.rows)
+    except (ValueError, csv.Error) as exc:
+        sys.exit(f"etl-local: cannot infer a contract: {exc}")
+    text = to_yaml(contract, path.name, sample)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -204,8 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     reprocess.add_argument("--region", help="AWS region (real account)")
     reprocess.set_defaults(func=cmd_reprocess)
     contract = sub.add_parser("contract", help="work with dataset contracts")
-    from .infer import add_parser as add_infer
-    add_infer(contract.add_subparsers(dest="contract_command", required=True))
+    infer = contract.add_subparsers(dest="contract_command", required=True).add_parser(
+        "infer", help="draft a contract (YAML) from a sample file, to review and edit")
+    infer.add_argument("file")
+    infer.add_argument("--dataset", required=True)
+    infer.add_argument("--output", help="write the contract here instead of stdout")
+    infer.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+    infer.add_argument("--rows", type=int, default=10_000, help="sample at most this many records")
+    infer.set_defaults(func=cmd_contract_infer)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -16,18 +16,23 @@ import zlib
 from collections import defaultdict
 from typing import Any
 
+from etl_common.column_types import SCALAR_TYPES
+from etl_validator.casting import FLOAT, INTEGER
+
 SAMPLE_BYTES = 1 << 20
 SAMPLE_ROWS = 1000
 
 
 def _infer(values: list[str]) -> str:
+    """The logical type of a sampled column as the crawler catalogs it: booleans are only
+    true/false here, not every word the validator accepts."""
     present = [v for v in values if v != ""]
     if not present:
         return "string"
-    if all(re.fullmatch(r"[+-]?\d+", v) for v in present):
-        return "bigint"
-    if all(re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", v) for v in present):
-        return "double"
+    if all(re.fullmatch(INTEGER, v) for v in present):
+        return "integer"
+    if all(re.fullmatch(FLOAT, v) for v in present):
+        return "float"
     if all(v.lower() in {"true", "false"} for v in present):
         return "boolean"
     return "string"
@@ -50,7 +55,8 @@ def table_columns(sample: bytes, classifier: dict[str, Any]) -> list[dict[str, s
     rows = list(csv.reader(io.StringIO(text), delimiter=classifier.get("Delimiter", ","),
                            quotechar=classifier.get("QuoteSymbol", '"')))[: SAMPLE_ROWS + 1]
     header, body = rows[0], rows[1:-1] if len(sample) >= SAMPLE_BYTES else rows[1:]
-    return [{"Name": name.strip().lower(), "Type": _infer([r[i] for r in body if i < len(r)])}
+    return [{"Name": name.strip().lower(),
+             "Type": SCALAR_TYPES[_infer([r[i] for r in body if i < len(r)])].glue}
             for i, name in enumerate(header)]
 
 

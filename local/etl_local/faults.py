@@ -33,7 +33,6 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
-        self.fired: list[tuple[str, str, str]] = []
 
     def add(self, service: str, operation: str, code: str, count: int = 1, status: int = 500,
             message: str = "injected fault") -> None:
@@ -50,7 +49,6 @@ class Faults:
             for fault in self._faults:
                 if fault.service == service.lower() and fault.operation == operation and fault.remaining > 0:
                     fault.remaining -= 1
-                    self.fired.append((service, operation, fault.code))
                     return fault
         return None
 

@@ -37,7 +37,6 @@ class GlueRunner:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self._modules: dict[str, ModuleType] = {}
-        self.logs: list[str] = []
 
     def _script(self, s3: Any, location: str) -> ModuleType:
         if location not in self._modules:
@@ -65,7 +64,12 @@ class GlueRunner:
 
     def run(self, s3: Any, script_location: str, arguments: dict[str, str], run_id: str,
             job_name: str) -> dict[str, Any]:
-        """Run one job; raises whatever the script raises, as a failed job run."""
+        """Run one job; raises whatever the script raises, as a failed job run.
+
+        A SystemExit (argparse refusing the arguments) becomes a RuntimeError with the last line
+        the script printed (argparse's message), so the run fails like any other instead of the
+        exit escaping the caller and leaving the run RUNNING.
+        """
         mirror = Path(tempfile.mkdtemp(prefix=f"{run_id[:16]}-", dir=self.workdir))
         try:
             args = dict(arguments)
@@ -85,8 +89,12 @@ class GlueRunner:
             log = io.StringIO()
             with _SPARK_LOCK, capture.into(log):
                 self.spark()
-                result = self._script(s3, script_location).main(argv)
-            self.logs.append(log.getvalue())
+                try:
+                    result = self._script(s3, script_location).main(argv)
+                except SystemExit as exc:
+                    printed = log.getvalue().strip().splitlines()
+                    raise RuntimeError(f"the job script exited with status {exc.code}"
+                                       + (f": {printed[-1]}" if printed else "")) from exc
             self._sync_back(s3, out_bucket, out_prefix, local_out, before)
             return result
         finally:

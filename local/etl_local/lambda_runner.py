@@ -78,7 +78,6 @@ class LambdaRunner:
     def __init__(self) -> None:
         self.functions: dict[str, LocalFunction] = {}
         self._modules: dict[str, ModuleType] = {}
-        self.logs: dict[str, list[str]] = {}
 
     def register(self, function: LocalFunction) -> None:
         self.functions[function.name] = function
@@ -115,9 +114,7 @@ class LambdaRunner:
             finally:
                 os.environ.clear()
                 os.environ.update(saved)
-        text = buffer.getvalue()
-        self.logs.setdefault(name, []).append(text)
-        return result, errored, text
+        return result, errored, buffer.getvalue()
 
     def invoke_json(self, name: str, event: Any) -> tuple[str, bool, str]:
         result, errored, logs = self.invoke(name, event)

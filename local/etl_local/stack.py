@@ -24,10 +24,12 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote_plus
 
 import boto3
 from botocore.config import Config
+
+from etl_common.layout import delivered_key, parse_s3_uri
+from etl_common.vocabulary import Outcome
 
 from . import faults, seams
 from .crawler import crawl
@@ -256,7 +258,7 @@ class LocalStack:
                 event = json.loads(message["Body"])
                 key = event["detail"]["object"]["key"]
                 # AWS URL-encodes object keys in S3 events; moto sends them raw.
-                event["detail"]["object"]["key"] = quote_plus(key, safe="/")
+                event["detail"]["object"]["key"] = delivered_key(key)
                 deliveries = 1
                 if self.duplicate_deliveries > 0:  # EventBridge delivers at least once
                     self.duplicate_deliveries -= 1
@@ -367,39 +369,42 @@ class LocalStack:
         described = sfn.describe_execution(executionArn=arn)
         states = self.states(arn)
         output = json.loads(described.get("output") or "{}")
-        summary = output.get("validation", {}).get("summary", {})
+        plan = output.get("validation", {}).get("plan", {})
         silent = {"Ignored", "Duplicate"} & set(states)
         notifications = self.notifications_for(arn, timeout=0 if silent else 10)
         message = notifications[-1]["message"] if notifications else {}
-        final = {"Processed": "processed", "Rejected": "rejected", "Ignored": "ignored", "Duplicate": "duplicate"}
-        outcome = next((final[s] for s in reversed(states) if s in final), "failed")
-        if outcome == "processed":
-            outcome = summary["outcome"]  # processed, or processed_with_rejects (error threshold)
-        dataset = summary.get("dataset") or message.get("dataset")
+        final = {"Processed": Outcome.PROCESSED, "Rejected": Outcome.REJECTED, "Ignored": Outcome.IGNORED,
+                 "Duplicate": Outcome.DUPLICATE}
+        outcome = next((final[s] for s in reversed(states) if s in final), Outcome.FAILED)
+        if outcome == Outcome.PROCESSED:
+            outcome = Outcome(plan["outcome"])  # processed, or processed_with_rejects (error threshold)
         parquet_keys = []
-        if outcome.startswith("processed") and summary.get("source_id"):
-            prefix = f"transformed/{dataset}/"
+        if outcome in (Outcome.PROCESSED, Outcome.PROCESSED_WITH_REJECTS):
+            _, prefix = parse_s3_uri(plan["parquet_path"])
             parquet_keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix) for o in page.get("Contents", [])
-                if o["Key"].rsplit("/", 1)[-1].startswith(summary["source_id"] + "-")]
-        report_key = summary.get("report_key") or (message.get("report_uri") or "").split("/", 3)[-1] or None
+                if o["Key"].rsplit("/", 1)[-1].startswith(plan["source_id"] + "-")]
+        report_uri = plan.get("report_uri") or message.get("report_uri")
+        report_key = parse_s3_uri(report_uri)[1] if report_uri else None
+        source = plan.get("source", {})
         return {
-            "outcome": outcome,
+            "outcome": str(outcome),
             "execution_arn": arn,
             "execution_status": described["status"],
             "states": states,
             "bucket": self.bucket,
-            "key": summary.get("key") or message.get("key"),
-            "dataset": dataset,
-            "staging_key": message.get("staging_key") if outcome != "rejected" else None,
+            "key": source.get("key") or message.get("key"),
+            "version_id": source.get("version_id") or message.get("version_id"),
+            "dataset": plan.get("dataset") or message.get("dataset"),
+            "staging_key": message.get("staging_key") if outcome != Outcome.REJECTED else None,
             "error_key": message.get("error_key"),
-            "rejects_key": summary.get("rejects_key"),
+            "rejects_key": plan.get("rejects_key"),
             "report_key": report_key,
-            "reason": summary.get("reason"),
+            "reason": plan.get("reason"),
             "parquet_keys": sorted(parquet_keys),
-            "rows": summary.get("rows"),
-            "failed_rows": summary.get("failed_rows"),
-            "rejected_rows": summary.get("rejected_rows"),
+            "rows": plan.get("rows"),
+            "failed_rows": plan.get("failed_rows"),
+            "rejected_rows": plan.get("rejected_rows"),
             "error": message.get("error"),
             "notifications": notifications,
         }

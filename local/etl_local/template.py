@@ -34,7 +34,6 @@ class Template:
     cfn: dict[str, Any]
     code_dirs: dict[str, Path] = field(default_factory=dict)
     layer_dirs: dict[str, tuple[Path, bool]] = field(default_factory=dict)
-    definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     scripts: dict[str, Path] = field(default_factory=dict)
 
     def logical_id(self, resolve: Any, physical: str) -> str:
@@ -74,9 +73,7 @@ def load_template(path: Path, parameters: dict[str, str] | None = None) -> Templ
             tpl.layer_dirs[logical_id] = ((root / props["ContentUri"]).resolve(), built)
             props["ContentUri"] = f"s3://{ARTIFACT_BUCKET}/{logical_id}.zip"
         elif kind == "AWS::Serverless::StateMachine" and "DefinitionUri" in props:
-            definition = json.loads((root / props.pop("DefinitionUri")).read_text(encoding="utf-8"))
-            tpl.definitions[logical_id] = definition
-            props["Definition"] = definition
+            props["Definition"] = json.loads((root / props.pop("DefinitionUri")).read_text(encoding="utf-8"))
         elif kind == "AWS::Glue::Job":
             script = props["Command"]["ScriptLocation"]
             tpl.scripts[logical_id] = (root / script).resolve()

@@ -19,6 +19,8 @@ from typing import Any, Iterator
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
+from etl_common.layout import ERROR, INCOMING, REPORTS, STAGING, TRANSFORMED
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 ASL = ROOT / "statemachine" / "pipeline.asl.json"
@@ -31,8 +33,7 @@ NOTIFY_STATES = {"NotifyProcessed", "NotifyRejected", "NotifyFailure"}
 # A repeated delivery of an object version ends silently: the execution that claimed the
 # version sends that version's one notification (docs/reliability.md).
 SILENT_CATCHES = {("ClaimObjectVersion", "DynamoDB.ConditionalCheckFailedException"): "Duplicate"}
-INCOMING = "incoming/"
-WRITTEN_ZONES = ["staging/", "error/", "reports/", "transformed/"]
+WRITTEN_ZONES = [STAGING, ERROR, REPORTS, TRANSFORMED]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -174,6 +175,23 @@ def test_samconfig_makes_plain_sam_validate_lint(tmp_path):
     assert "--lint" in result.stderr, "samconfig.toml's lint = true was not applied:\n" + _report(result)
 
 
+def _literal_joins_folded(node: Any) -> Any:
+    """`Fn::Join` of plain strings as the one string it makes (the same value to CloudFormation).
+
+    SAM writes a state machine definition as a Join of one string per line; cfn-lint 1.58
+    expands a Join one recursive call per element and aborts the interpreter past about 750.
+    """
+    if isinstance(node, dict):
+        join = node.get("Fn::Join")
+        if len(node) == 1 and isinstance(join, list) and len(join) == 2 and isinstance(join[1], list) \
+                and all(isinstance(part, str) for part in [join[0], *join[1]]):
+            return join[0].join(join[1])
+        return {key: _literal_joins_folded(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_literal_joins_folded(value) for value in node]
+    return node
+
+
 def test_translated_template_passes_cfn_lint(tmp_path, monkeypatch):
     from etl_local.template import load_template
 
@@ -182,7 +200,7 @@ def test_translated_template_passes_cfn_lint(tmp_path, monkeypatch):
     assert "Transform" not in translated, "the translation still has a Transform"
     assert not [r for r in translated["Resources"].values() if r["Type"].startswith("AWS::Serverless::")]
     path = tmp_path / "translated.json"
-    path.write_text(json.dumps(translated, indent=2), encoding="utf-8")
+    path.write_text(json.dumps(_literal_joins_folded(translated), indent=2), encoding="utf-8")
     result = _run(_cfn_lint() + ["--regions", REGION, "--", path])
     assert result.returncode == 0 and not result.stdout.strip(), (
         "cfn-lint findings in the translated template:\n" + _report(result))
@@ -260,14 +278,17 @@ def test_trigger_only_matches_incoming_keys():
 
 def test_trigger_pattern_against_events():
     """The sample events match; the same objects written to the pipeline's other zones do not."""
-    from etl_common.keys import ObjectKey
+    from etl_common.layout import Quarantined, Upload, parquet_prefix, report_key
 
     pattern = json.loads(json.dumps(_object_created_pattern()).replace('{"Ref": "DataBucket"}', '"example-data-bucket"'))
     good = json.loads((ROOT / "events" / "object-created-good.json").read_text(encoding="utf-8"))
     assert _event_pattern_matches(pattern, good), f"the good sample event does not match {pattern}"
-    parsed = ObjectKey.parse(good["detail"]["object"]["key"])
-    written = [parsed.in_zone(zone.rstrip("/")) for zone in WRITTEN_ZONES]
-    for key in written + [f"{parsed.in_zone('reports')}.report.json"]:
+    upload = Upload.parse(good["detail"]["object"]["key"])
+    quarantined = Quarantined.parse(upload.error_key)
+    written = [upload.staging_key, upload.error_key, upload.accepted_report_key, upload.rejects_key,
+               report_key(upload.error_key), quarantined.history_report_key("20261130T000000Z"),
+               parquet_prefix(upload.dataset) + upload.source_id + "-00000.snappy.parquet"]
+    for key in written:
         event = json.loads(json.dumps(good))
         event["detail"]["object"]["key"] = key
         assert not _event_pattern_matches(pattern, event), f"writing {key} would start another execution"
@@ -289,3 +310,45 @@ def test_dashboard_finds_the_metrics_the_validator_emits():
     searched = {re.search(r'MetricName="(\w+)"', e).group(1) for e in expressions}
     assert searched == emitted - {"ValidationDuration"}
     assert all(f"{{{namespace},dataset,service}}" in e for e in expressions)
+
+
+# --- the plan's corridor --------------------------------------------------------------------
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node
+
+
+def test_state_machine_reads_only_fields_the_plan_has():
+    """Every `$.validation.plan...` path names a field of the validator's Plan model (nested
+    models followed), so renaming a field cannot silently give the state machine nulls."""
+    from pydantic import BaseModel
+
+    from etl_common.messages import Plan
+
+    paths = {m for text in _strings(json.loads(ASL.read_text())) for m in re.findall(r"\$\.validation\.plan((?:\.\w+)*)", text)}
+    assert paths, "the state machine reads no plan field"
+    for path in paths:
+        model: Any = Plan
+        for name in filter(None, path.split(".")):
+            assert isinstance(model, type) and issubclass(model, BaseModel) and name in model.model_fields, \
+                f"$.validation.plan{path}: {name!r} is not a field of {getattr(model, '__name__', model)}"
+            annotation = model.model_fields[name].annotation
+            model = next((a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)), annotation)
+
+
+def test_state_machine_outcomes_are_the_vocabulary():
+    """Outcomes the state machine writes as literals are members of `Outcome`."""
+    from etl_common.vocabulary import Outcome
+
+    states = json.loads(ASL.read_text())["States"]
+    literals = {params["outcome"] for state in states.values()
+                for params in [state.get("Parameters", {})] if isinstance(params.get("outcome"), str)}
+    assert literals and literals <= {o.value for o in Outcome}, literals

@@ -14,9 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.helpers import load_module
+from etl_validator.contract import parse_contract
 from moto import mock_aws
 from pyspark.sql import SparkSession
+
+from tests.helpers import load_module
 
 SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "csv_to_parquet.py"
 DATABASE = "lake"
@@ -27,26 +29,27 @@ SOURCE_B = "orders-2026-11-20-0123456789ab"
 job = load_module(SCRIPT)
 
 
-def _column(name: str, type_: str, glue_type: str, fmt: str | None = None) -> dict[str, Any]:
-    return {"name": name, "type": type_, "glue_type": glue_type, "format": fmt}
+def job_contract(raw: dict[str, Any]) -> dict[str, Any]:
+    """A contract as the validator hands it to the job: the job's types come from the real code."""
+    return parse_contract(raw, "test").for_job().model_dump()
 
 
-ORDERS = {
+# order_date and signup_ts use the default formats, which the contract code fills in.
+ORDERS = job_contract({
     "dataset": "orders", "version": 1,
+    "dialect": {"null_values": ["", "NULL"]},
     "columns": [
-        _column("order_id", "integer", "bigint"),
-        _column("order_date", "date", "date", "%Y-%m-%d"),
-        _column("ship_date", "date", "date", "%d/%m/%Y"),
-        _column("amount", "decimal(12,2)", "decimal(12,2)"),
-        _column("signup_ts", "timestamp", "timestamp", "%Y-%m-%dT%H:%M:%S"),
-        _column("vip", "boolean", "boolean"),
-        _column("credit_limit", "float", "double"),
-        _column("email", "string", "string"),
+        {"name": "order_id", "type": "integer"},
+        {"name": "order_date", "type": "date"},
+        {"name": "ship_date", "type": "date", "format": "%d/%m/%Y"},
+        {"name": "amount", "type": "decimal(12,2)"},
+        {"name": "signup_ts", "type": "timestamp"},
+        {"name": "vip", "type": "boolean"},
+        {"name": "credit_limit", "type": "float"},
+        {"name": "email", "type": "string"},
     ],
-    "dialect": {"delimiter": ",", "quote_char": '"', "encoding": "utf-8", "header": True,
-                "null_values": ["", "NULL"]},
-    "partition_by": ["order_date"], "compression": "snappy",
-}
+    "parquet": {"partition_by": ["order_date"], "compression": "snappy"},
+})
 
 ORDERS_CSV = """\
 order_id,order_date,ship_date,amount,signup_ts,vip,credit_limit,email
@@ -55,18 +58,18 @@ order_id,order_date,ship_date,amount,signup_ts,vip,credit_limit,email
 1003,2026-11-21,1/12/2026, 980.25 ,2023-02-28T07:00:00,Y,NULL,""
 """
 
-CUSTOMERS = {
+CUSTOMERS_RAW: dict[str, Any] = {
     "dataset": "customers", "version": 2,
+    "dialect": {"delimiter": ";"},
     "columns": [
-        _column("customer_id", "integer", "bigint"),
-        _column("name", "string", "string"),
-        _column("country", "string", "string"),
-        _column("vip", "boolean", "boolean"),
+        {"name": "customer_id", "type": "integer"},
+        {"name": "name", "type": "string"},
+        {"name": "country", "type": "string"},
+        {"name": "vip", "type": "boolean"},
     ],
-    "dialect": {"delimiter": ";", "quote_char": '"', "encoding": "utf-8", "header": True,
-                "null_values": [""]},
-    "partition_by": ["country"], "compression": "zstd",
+    "parquet": {"partition_by": ["country"], "compression": "zstd"},
 }
+CUSTOMERS = job_contract(CUSTOMERS_RAW)
 
 # Columns in another order than the contract's, as the validator allows.
 CUSTOMERS_CSV = (
@@ -246,8 +249,8 @@ def test_semicolons_quotes_and_newlines_inside_fields(
 
 
 def test_unpartitioned_headerless_file(spark: SparkSession, glue: Any, tmp_path: Path) -> None:
-    contract = {**CUSTOMERS, "partition_by": [], "compression": "none",
-                "dialect": {**CUSTOMERS["dialect"], "header": False, "delimiter": "|"}}
+    contract = job_contract({**CUSTOMERS_RAW, "parquet": {"compression": "none"},
+                             "dialect": {"header": False, "delimiter": "|"}})
     summary = run_job(tmp_path, "1|Ana|BR|yes\n2||PT|no\n", source_id="customers-plain",
                       contract=contract)
 

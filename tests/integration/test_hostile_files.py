@@ -1,4 +1,4 @@
-"""Hostile files through validate_object on moto S3: each one's reason code, its place, the report.
+"""Hostile files through plan_object on moto S3: each one's reason code, its place, the report.
 
 One fixture per case in tests/fixtures/hostile/; the workflow suite runs the same files through
 the whole state machine (tests/workflow/test_hostile.py).
@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from etl_validator.service import validate_object
+from etl_common.messages import ObjectVersion, Plan
+from etl_common.vocabulary import Outcome, Reason
+from etl_validator.plan import plan_object
 from tests.helpers import ROOT, moto_bucket
 
 FIXTURES = ROOT / "tests" / "fixtures" / "hostile"
@@ -43,14 +45,14 @@ def contracts_with(tmp_path: Path, **changes: Any) -> Path:
 
 
 def validate(s3: Any, body: bytes | str, dataset: str = "orders", contracts: Path = CONTRACTS,
-             name: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(summary, report) for a fixture name or raw bytes uploaded under incoming/<dataset>/."""
+             name: str | None = None) -> tuple[Plan, dict[str, Any]]:
+    """(plan, report) for a fixture name or raw bytes uploaded under incoming/<dataset>/."""
     data = (FIXTURES / body).read_bytes() if isinstance(body, str) else body
     key = f"incoming/{dataset}/{name or body}"
     s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-    summary = validate_object(s3, BUCKET, key, contracts)
-    report = json.loads(s3.get_object(Bucket=BUCKET, Key=summary["report_key"])["Body"].read())
-    return summary, report
+    plan = plan_object(s3, ObjectVersion(bucket=BUCKET, key=key), contracts)
+    report = json.loads(s3.get_object(Bucket=BUCKET, Key=plan.report_key)["Body"].read())
+    return plan, report
 
 
 # -- rejections --------------------------------------------------------------------------------
@@ -79,11 +81,13 @@ REJECTED = [  # fixture, dataset, reason, words in the first case's value
 @pytest.mark.parametrize(("name", "dataset", "reason", "words"), REJECTED,
                          ids=[case[0] for case in REJECTED])
 def test_hostile_file_is_rejected_with_its_reason(s3, name, dataset, reason, words):
-    summary, report = validate(s3, name, dataset)
+    plan, report = validate(s3, name, dataset)
 
-    assert (summary["valid"], summary["ignored"], summary["reason"]) == (False, False, reason)
-    assert summary["report_key"] == f"error/{dataset}/{name}.report.json"
-    assert reason in summary["message"]
+    assert (plan.valid, plan.ignored, plan.outcome, plan.reason) == (False, False, Outcome.REJECTED, reason)
+    assert isinstance(plan.reason, Reason)
+    assert plan.move.target_key == f"error/{dataset}/{name}"
+    assert plan.report_key == f"error/{dataset}/{name}.report.json"
+    assert reason in plan.message
     first = report["failures"][0]
     assert first["reason"] == reason and report["valid"] is False
     assert words in str(first["cases"][0]["value"])
@@ -91,13 +95,13 @@ def test_hostile_file_is_rejected_with_its_reason(s3, name, dataset, reason, wor
 
 def test_ragged_rows_are_placed_on_their_physical_lines(s3):
     # Line 3-4 is one record (a quoted newline): the ragged records start on lines 5 and 7.
-    summary, report = validate(s3, "ragged.csv")
+    plan, report = validate(s3, "ragged.csv")
     failure = report["failures"][0]
     assert (failure["check"], failure["count"]) == ("row.fields", 2)
     assert [(c["line"], c["value"]) for c in failure["cases"]] == [
         (5, "expected 7 fields, got 6: 1003,17,2026-11-21,SHIPPED,980.25,USD"),
         (7, "expected 7 fields, got 8: 1005,8,2026-11-21,PAID,45.10,EUR,dan.jr@example.com,extra")]
-    assert summary["rows"] == report["rows_read"] == 5
+    assert plan.rows == report["rows_read"] == 5
 
 
 def test_unclosed_quote_is_placed_where_it_opens(s3):
@@ -108,8 +112,8 @@ def test_unclosed_quote_is_placed_where_it_opens(s3):
 
 def test_open_quote_in_a_middle_column_comes_before_the_ragged_record_it_makes(s3):
     text = big_orders(1) + '2,17,"2026-11-20,PAID,1.00,EUR,\n3,1\n'
-    summary, report = validate(s3, text.encode(), name="open-quote-mid.csv")
-    assert summary["reason"] == "unclosed_quote"
+    plan, report = validate(s3, text.encode(), name="open-quote-mid.csv")
+    assert plan.reason == "unclosed_quote"
     assert [(f["reason"], f["cases"][0]["line"]) for f in report["failures"]] == [
         ("unclosed_quote", 3), ("ragged_rows", 3)]
     assert "\x00" not in report["failures"][1]["cases"][0]["value"]
@@ -124,9 +128,9 @@ def test_field_too_large_names_row_and_column(s3):
 
 def test_file_too_large_is_refused_from_its_size_before_reading(s3, tmp_path):
     contracts = contracts_with(tmp_path, max_bytes=100)
-    summary, report = validate(s3, "too-large.csv", contracts=contracts)
-    assert summary["reason"] == "file_too_large"
-    assert "371 bytes, over the contract's max_bytes of 100" in summary["message"]
+    plan, report = validate(s3, "too-large.csv", contracts=contracts)
+    assert plan.reason == "file_too_large"
+    assert "371 bytes, over the contract's max_bytes of 100" in plan.message
     assert (report["checksum"], report["rows_read"], report["encoding"]) == (None, 0, None)
 
 
@@ -138,44 +142,45 @@ def test_header_problems_stop_before_the_rows(s3):
 # -- files that are fine ------------------------------------------------------------------------
 
 def test_utf8_bom_is_stripped(s3):
-    summary, report = validate(s3, "bom.csv")
-    assert summary["valid"] is True, summary["message"]
+    plan, report = validate(s3, "bom.csv")
+    assert plan.valid is True, plan.message
     assert (report["rows"], report["encoding"], report["compression"]) == (6, "utf-8", None)
 
 
 def test_quoted_newlines_count_records_not_lines(s3):
-    summary, report = validate(s3, "quoted-newlines.csv", "customers")
-    assert summary["valid"] is True, summary["message"]
+    plan, report = validate(s3, "quoted-newlines.csv", "customers")
+    assert plan.valid is True, plan.message
     assert report["rows"] == report["rows_read"] == 4
 
 
 def test_gzip_is_read_through(s3):
     data = (FIXTURES / "orders.csv.gz").read_bytes()
-    summary, report = validate(s3, "orders.csv.gz")
-    assert summary["valid"] is True, summary["message"]
+    plan, report = validate(s3, "orders.csv.gz")
+    assert plan.valid is True, plan.message
     assert (report["rows"], report["compression"]) == (6, "gzip")
     assert report["checksum"] == hashlib.sha256(data).hexdigest()   # of the bytes stored
 
 
 def test_gzip_is_found_by_its_magic_not_its_name(s3):
     """Found and read, but rejected: Glue would read the staged copy as plain text."""
-    summary, report = validate(s3, "orders.csv.gz", name="orders-compressed.csv")
-    assert (summary["valid"], summary["reason"]) == (False, "gzip_without_gz_suffix")
+    plan, report = validate(s3, "orders.csv.gz", name="orders-compressed.csv")
+    assert (plan.valid, plan.reason) == (False, "gzip_without_gz_suffix")
     assert report["compression"] == "gzip"
 
 
 def test_latin1_file_under_a_latin1_contract(s3, tmp_path):
-    summary, report = validate(s3, "latin1.csv", contracts=contracts_with(tmp_path, encoding="latin-1"))
-    assert summary["valid"] is True, summary["message"]
+    plan, report = validate(s3, "latin1.csv", contracts=contracts_with(tmp_path, encoding="latin-1"))
+    assert plan.valid is True, plan.message
     assert report["encoding"] == "iso8859-1"
-    assert summary["contract"]["dialect"]["encoding"] == "iso-8859-1"   # as Spark names it
+    job_contract = json.loads(plan.job_arguments["--contract"])
+    assert job_contract["dialect"]["encoding"] == "iso-8859-1"   # as Spark names it
 
 
 @pytest.mark.parametrize(("name", "encoding"), [("utf16.csv", "utf-16"),
                                                 ("utf16le-nobom.csv", "utf-16-le")])
 def test_utf16_file_under_a_utf16_contract(s3, tmp_path, name, encoding):
-    summary, report = validate(s3, name, contracts=contracts_with(tmp_path, encoding=encoding))
-    assert summary["valid"] is True, summary["message"]
+    plan, report = validate(s3, name, contracts=contracts_with(tmp_path, encoding=encoding))
+    assert plan.valid is True, plan.message
     assert (report["rows"], report["encoding"]) == (6, encoding)
 
 
@@ -200,25 +205,25 @@ def big_orders(rows: int) -> str:
 
 def test_ragged_rows_deep_in_a_large_gzip_file(s3):
     text = big_orders(200_000) + "9,9\n" + big_orders(10).split("\n", 1)[1]
-    summary, report = validate(s3, gzip.compress(text.encode()), name="deep.csv.gz")
+    plan, report = validate(s3, gzip.compress(text.encode()), name="deep.csv.gz")
     failure = report["failures"][0]
     assert (failure["reason"], failure["cases"][0]["line"]) == ("ragged_rows", 200_002)
-    assert summary["rows"] == 200_011
+    assert plan.rows == 200_011
 
 
 def test_field_far_over_the_limit_stops_the_reading_and_is_located(s3):
     # pyarrow lets a record straddle one block boundary, not two: 5 MiB is past two 2 MiB blocks.
     text = big_orders(3) + "4,17,2026-11-20,PAID,1.00,EUR,\"" + "x" * (5 << 20) + "\"\n5,1,x\n"
-    summary, report = validate(s3, text.encode(), name="huge-field.csv")
+    plan, report = validate(s3, text.encode(), name="huge-field.csv")
     failure = report["failures"][0]
     assert (failure["reason"], failure["check"], failure["cases"][0]["line"]) == (
         "field_too_large", "row.size", 5)
     assert "or a quote opened there is never closed" in failure["cases"][0]["value"]
-    assert summary["rows"] == 3
+    assert plan.rows == 3
 
 
 def test_quote_open_far_from_the_end_is_reported_where_it_opens(s3):
     text = big_orders(3) + "4,17,2026-11-20,PAID,1.00,EUR,\"x\n" + big_orders(150_000).split("\n", 1)[1]
-    summary, report = validate(s3, text.encode(), name="open-quote.csv")
-    assert summary["reason"] == "field_too_large"
+    plan, report = validate(s3, text.encode(), name="open-quote.csv")
+    assert plan.reason == "field_too_large"
     assert report["failures"][0]["cases"][0]["line"] == 5

@@ -13,7 +13,8 @@ from urllib.parse import quote_plus
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from tests.helpers import mocked_handler
+from etl_common.messages import ObjectVersion
+from tests.helpers import lambda_context, mocked_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "functions" / "mover" / "app.py"
@@ -27,20 +28,6 @@ ENV = {
     "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
     "POWERTOOLS_SERVICE_NAME": "mover", "POWERTOOLS_TRACE_DISABLED": "true",
 }
-
-
-class Context:
-    function_name = "MoverFunction"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:MoverFunction"
-    aws_request_id = "req-mover-1"
-    log_group_name = "/aws/lambda/MoverFunction"
-    log_stream_name = "stream"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +64,24 @@ def plain_bucket(s3):
     name = f"etl-plain-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     return name
+
+
+def move(bucket: str, key: str, target: str, version_id: str | None = None,
+         staged: str | None = None) -> dict:
+    """The mover event the state machine sends for a planned move (`plan.move`)."""
+    return {"move": {"source": {"bucket": bucket, "key": key, "version_id": version_id},
+                     "target_key": target, "staged_key": staged}}
+
+
+def quarantine(bucket: str, delivered_key: str, version_id: str | None = None,
+               failure: dict | None = None, execution: str | None = None) -> dict:
+    """The mover event of QuarantineAfterFailure: the S3 event's object and the step's error."""
+    return {"quarantine": {"bucket": bucket, "delivered_key": delivered_key, "version_id": version_id,
+                           "failure": failure}, "execution": execution}
+
+
+def version(bucket: str, key: str) -> ObjectVersion:
+    return ObjectVersion(bucket=bucket, key=key)
 
 
 def body(s3, bucket: str, key: str, version_id: str | None = None) -> bytes:
@@ -117,21 +122,20 @@ def test_split_file_only_loses_its_incoming_object(app, s3, bucket):
     key, staged = "incoming/readings/day.csv", "staging/readings/day.csv"
     version = put(s3, bucket, key, b"reading_id\n1\n2\n")
     put(s3, bucket, staged, b"reading_id\n1\n")
-    event = {"bucket": bucket, "key": key, "zone": "staging", "version_id": version, "staged_key": staged}
+    event = move(bucket, key, staged, version, staged=staged)
 
-    result = app.lambda_handler(event, Context())
+    result = app.lambda_handler(event, lambda_context("MoverFunction"))
     assert (result["target_key"], result["already_moved"]) == (staged, False)
     assert not exists(s3, bucket, key) and body(s3, bucket, staged) == b"reading_id\n1\n"
     assert body(s3, bucket, key, version) == b"reading_id\n1\n2\n"
-    assert app.lambda_handler(event, Context())["already_moved"] is True
+    assert app.lambda_handler(event, lambda_context("MoverFunction"))["already_moved"] is True
 
 
 def test_split_without_its_staged_part_keeps_the_upload(app, s3, bucket):
     key = "incoming/readings/day.csv"
     put(s3, bucket, key, b"reading_id\n1\n")
     with pytest.raises(FileNotFoundError, match="kept"):
-        app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging",
-                            "staged_key": "staging/readings/day.csv"}, Context())
+        app.lambda_handler(move(bucket, key, "staging/readings/day.csv", staged="staging/readings/day.csv"), lambda_context("MoverFunction"))
     assert exists(s3, bucket, key)
 
 
@@ -139,9 +143,10 @@ def test_move_to_staging(app, s3, bucket):
     key = "incoming/orders/orders-2026-11-20.csv"
     data = SAMPLE.read_bytes()
     version = put(s3, bucket, key, data)
-    result = app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging", "version_id": version},
-                                Context())
-    assert result["key"] == key and result["dataset"] == "orders"
+    result = app.lambda_handler(move(bucket, key, "staging/orders/orders-2026-11-20.csv", version),
+                                lambda_context("MoverFunction"))
+    assert result["source"] == {"bucket": bucket, "key": key, "version_id": version}
+    assert result["dataset"] == "orders"
     assert result["target_key"] == "staging/orders/orders-2026-11-20.csv"
     assert result["already_moved"] is False and result["report_key"] is None
     assert result["version_id"] == s3.head_object(Bucket=bucket, Key=result["target_key"])["VersionId"]
@@ -154,7 +159,7 @@ def test_move_to_staging(app, s3, bucket):
 def test_move_in_unversioned_bucket(app, s3, plain_bucket):
     key = "incoming/orders/2026/11/x.csv"
     put(s3, plain_bucket, key, b"a,b\n1,2\n")
-    result = app.lambda_handler({"bucket": plain_bucket, "key": key, "zone": "staging"}, Context())
+    result = app.lambda_handler(move(plain_bucket, key, "staging/orders/2026/11/x.csv"), lambda_context("MoverFunction"))
     assert result["target_key"] == "staging/orders/2026/11/x.csv"
     assert body(s3, plain_bucket, result["target_key"]) == b"a,b\n1,2\n"
     assert not exists(s3, plain_bucket, key)
@@ -164,22 +169,22 @@ def test_moves_the_given_version(app, s3, bucket):
     key = "incoming/orders/o.csv"
     first = put(s3, bucket, key, b"first\n")
     put(s3, bucket, key, b"second\n")
-    result = app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging", "version_id": first},
-                                Context())
+    result = app.lambda_handler(move(bucket, key, "staging/orders/o.csv", first),
+                                lambda_context("MoverFunction"))
     assert body(s3, bucket, result["target_key"]) == b"first\n"
 
 
 def test_key_with_spaces_and_unicode(app, s3, bucket):
     key = "incoming/orders/Q4 ventes été.csv"
     put(s3, bucket, key, b"x\n")
-    result = app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging"}, Context())
+    result = app.lambda_handler(move(bucket, key, "staging/orders/Q4 ventes été.csv"), lambda_context("MoverFunction"))
     assert result["target_key"] == "staging/orders/Q4 ventes été.csv"
     assert body(s3, bucket, result["target_key"]) == b"x\n"
 
 
 def test_file_without_dataset_folder_goes_to_unknown(app, s3, bucket):
     put(s3, bucket, "incoming/loose.csv", b"x\n")
-    result = app.lambda_handler({"bucket": bucket, "key": "incoming/loose.csv", "zone": "error"}, Context())
+    result = app.lambda_handler(quarantine(bucket, "incoming/loose.csv"), lambda_context("MoverFunction"))
     assert result["dataset"] == "_unknown"
     assert result["target_key"] == "error/_unknown/loose.csv"
 
@@ -190,16 +195,12 @@ def test_quarantine_with_encoded_key_and_failure(app, s3, bucket):
     key = "incoming/orders/Q4 ventes été+1.csv"
     data = b"order_id\n1\n"
     put(s3, bucket, key, data)
-    event = {
-        "bucket": bucket,
-        "encoded_key": quote_plus(key, safe="/"),
-        "zone": "error",
-        "failure": {"Error": "Lambda.ServiceException", "Cause": "x" * 5000},
-        "execution": "arn:aws:states:us-east-1:123456789012:execution:Pipeline:abc",
-    }
-    result = app.lambda_handler(event, Context())
+    event = quarantine(bucket, quote_plus(key, safe="/"),
+                       failure={"Error": "Lambda.ServiceException", "Cause": "x" * 5000},
+                       execution="arn:aws:states:us-east-1:123456789012:execution:Pipeline:abc")
+    result = app.lambda_handler(event, lambda_context("MoverFunction"))
     target = "error/orders/Q4 ventes été+1.csv"
-    assert result["key"] == key
+    assert result["source"]["key"] == key
     assert result["target_key"] == target
     assert result["report_key"] == target + ".report.json"
     assert body(s3, bucket, target) == data
@@ -218,21 +219,31 @@ def test_quarantine_with_encoded_key_and_failure(app, s3, bucket):
     assert len(value) == len("Lambda.ServiceException: ") + 2000   # the cause is capped
 
 
+def test_quarantine_moves_the_claimed_version_not_the_latest(app, s3, bucket):
+    key = "incoming/orders/o.csv"
+    first = put(s3, bucket, key, b"first\n")
+    put(s3, bucket, key, b"second\n")
+    result = app.lambda_handler(quarantine(bucket, key, first, failure={"Error": "States.Timeout"}),
+                                lambda_context("MoverFunction"))
+    assert result["source"]["version_id"] == first
+    assert body(s3, bucket, "error/orders/o.csv") == b"first\n"
+    assert json.loads(body(s3, bucket, result["report_key"]))["version_id"] == first
+
+
 def test_quarantine_with_empty_failure(app, s3, bucket):
     key = "incoming/orders/o.csv"
     put(s3, bucket, key, b"x\n")
-    result = app.lambda_handler({"bucket": bucket, "encoded_key": key, "zone": "error", "failure": {}},
-                                Context())
+    result = app.lambda_handler(quarantine(bucket, key, failure={}),
+                                lambda_context("MoverFunction"))
     report = json.loads(body(s3, bucket, result["report_key"]))
     assert report["failures"][0]["cases"][0]["value"] == "Unknown: "
     assert report["execution"] is None
 
 
-def test_key_wins_over_encoded_key(app, s3, bucket):
+def test_planned_key_is_taken_as_it_is(app, s3, bucket):
     key = "incoming/orders/a+b.csv"         # a literal plus: decoding it would give a space
     put(s3, bucket, key, b"x\n")
-    result = app.lambda_handler({"bucket": bucket, "key": key, "encoded_key": "ignored", "zone": "staging"},
-                                Context())
+    result = app.lambda_handler(move(bucket, key, "staging/orders/a+b.csv"), lambda_context("MoverFunction"))
     assert result["target_key"] == "staging/orders/a+b.csv"
 
 
@@ -242,13 +253,13 @@ def test_rerun_after_crash_between_copy_and_delete(app, s3, bucket):
     key = "incoming/orders/o.csv"
     data = SAMPLE.read_bytes()
     version = put(s3, bucket, key, data)
-    event = {"bucket": bucket, "key": key, "zone": "staging", "version_id": version}
+    event = move(bucket, key, "staging/orders/o.csv", version)
     with fail_deletes(app.s3), pytest.raises(RuntimeError, match="simulated crash"):
-        app.lambda_handler(event, Context())
+        app.lambda_handler(event, lambda_context("MoverFunction"))
     # The crash left both copies: nothing was lost.
     assert exists(s3, bucket, key) and exists(s3, bucket, "staging/orders/o.csv")
 
-    result = app.lambda_handler(event, Context())
+    result = app.lambda_handler(event, lambda_context("MoverFunction"))
     assert result["target_key"] == "staging/orders/o.csv"
     assert not exists(s3, bucket, key)
     assert body(s3, bucket, "staging/orders/o.csv") == data
@@ -257,9 +268,9 @@ def test_rerun_after_crash_between_copy_and_delete(app, s3, bucket):
 def test_rerun_after_finished_move_is_already_moved(app, s3, plain_bucket):
     key = "incoming/orders/o.csv"
     put(s3, plain_bucket, key, b"x\n")
-    event = {"bucket": plain_bucket, "key": key, "zone": "staging"}
-    assert app.lambda_handler(event, Context())["already_moved"] is False
-    again = app.lambda_handler(event, Context())
+    event = move(plain_bucket, key, "staging/orders/o.csv")
+    assert app.lambda_handler(event, lambda_context("MoverFunction"))["already_moved"] is False
+    again = app.lambda_handler(event, lambda_context("MoverFunction"))
     assert again["already_moved"] is True
     assert again["target_key"] == "staging/orders/o.csv"
     assert body(s3, plain_bucket, "staging/orders/o.csv") == b"x\n"
@@ -269,7 +280,7 @@ def test_source_gone_target_present_in_versioned_bucket(app, s3, bucket):
     # Source deleted (a delete marker on top) and target present: the move is finished.
     key = "incoming/orders/o.csv"
     put(s3, bucket, "staging/orders/o.csv", b"x\n")
-    result = app.lambda_handler({"bucket": bucket, "key": key, "zone": "staging"}, Context())
+    result = app.lambda_handler(move(bucket, key, "staging/orders/o.csv"), lambda_context("MoverFunction"))
     assert result["already_moved"] is True
     assert result["version_id"] == s3.head_object(Bucket=bucket, Key="staging/orders/o.csv")["VersionId"]
 
@@ -277,24 +288,24 @@ def test_source_gone_target_present_in_versioned_bucket(app, s3, bucket):
 def test_rerun_with_version_id_converges(app, s3, bucket):
     key = "incoming/orders/o.csv"
     version = put(s3, bucket, key, b"x\n")
-    event = {"bucket": bucket, "key": key, "zone": "staging", "version_id": version}
-    app.lambda_handler(event, Context())
-    app.lambda_handler(event, Context())
+    event = move(bucket, key, "staging/orders/o.csv", version)
+    app.lambda_handler(event, lambda_context("MoverFunction"))
+    app.lambda_handler(event, lambda_context("MoverFunction"))
     assert not exists(s3, bucket, key)
     assert body(s3, bucket, "staging/orders/o.csv") == b"x\n"
 
 
 def test_missing_source_and_target_is_an_error(app, s3, bucket):
     with pytest.raises(FileNotFoundError, match="incoming/orders/nothing.csv"):
-        app.lambda_handler({"bucket": bucket, "key": "incoming/orders/nothing.csv", "zone": "staging"},
-                           Context())
+        app.lambda_handler(move(bucket, "incoming/orders/nothing.csv", "staging/orders/nothing.csv"),
+                           lambda_context("MoverFunction"))
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
 def test_missing_source_writes_no_quarantine_report(app, s3, bucket):
     with pytest.raises(FileNotFoundError):
-        app.lambda_handler({"bucket": bucket, "encoded_key": "incoming/orders/gone.csv", "zone": "error",
-                            "failure": {"Error": "X", "Cause": "y"}}, Context())
+        app.lambda_handler(quarantine(bucket, "incoming/orders/gone.csv", failure={"Error": "X", "Cause": "y"}),
+                           lambda_context("MoverFunction"))
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
@@ -314,7 +325,7 @@ def test_copy_that_does_not_verify_keeps_the_source(moves, s3, bucket):
             s3.put_object(Bucket=bucket_, Key=key_, Body=b"01234")
 
     with pytest.raises(moves.CopyMismatch):
-        moves.move_object(ShortCopy(), bucket, key, target)
+        moves.move_object(ShortCopy(), version(bucket, key), target)
     assert body(s3, bucket, key) == b"0123456789\n"
 
 
@@ -323,7 +334,7 @@ def test_multipart_copy(moves, s3, bucket):
     data = os.urandom(11 * MB)
     put(s3, bucket, key, data)
     config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB)
-    result = moves.move_object(s3, bucket, key, target, config=config)
+    result = moves.move_object(s3, version(bucket, key), target, config=config)
     assert result["already_moved"] is False
     head = s3.head_object(Bucket=bucket, Key=target)
     assert head["ContentLength"] == len(data)
@@ -334,5 +345,5 @@ def test_multipart_copy(moves, s3, bucket):
 
 def test_default_transfer_copies_small_objects_in_one_part(moves, s3, bucket):
     put(s3, bucket, "incoming/orders/small.csv", b"x" * 1024)
-    moves.move_object(s3, bucket, "incoming/orders/small.csv", "staging/orders/small.csv")
+    moves.move_object(s3, version(bucket, "incoming/orders/small.csv"), "staging/orders/small.csv")
     assert "-" not in s3.head_object(Bucket=bucket, Key="staging/orders/small.csv")["ETag"]

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from etl_validator.service import validate_object
-from etl_validator.split import UploadStream, rejects_key
+from etl_common.messages import ObjectVersion, Plan
+from etl_validator.plan import plan_object
+from etl_validator.storage import Bucket, UploadStream
 from tests.helpers import ROOT, moto_bucket
 
 CONTRACTS = ROOT / "contracts"
@@ -41,12 +42,16 @@ def readings_contract(tmp_path: Path, **changes: Any) -> Path:
     return tmp_path
 
 
-def run(s3: Any, body: bytes, name: str, contracts: Path = CONTRACTS) -> tuple[dict[str, Any], dict[str, Any]]:
+def run(s3: Any, body: bytes, name: str, contracts: Path = CONTRACTS) -> tuple[Plan, dict[str, Any]]:
     key = f"incoming/readings/{name}"
     s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-    summary = validate_object(s3, BUCKET, key, contracts)
-    report = json.loads(s3.get_object(Bucket=BUCKET, Key=summary["report_key"])["Body"].read())
-    return summary, report
+    plan = plan_object(s3, ObjectVersion(bucket=BUCKET, key=key), contracts)
+    report = json.loads(s3.get_object(Bucket=BUCKET, Key=plan.report_key)["Body"].read())
+    return plan, report
+
+
+def job_contract(plan: Plan) -> dict[str, Any]:
+    return json.loads(plan.job_arguments["--contract"])
 
 
 def read(s3: Any, key: str) -> bytes:
@@ -57,19 +62,18 @@ def staged_rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
 
 
-def test_rejects_key_drops_compression_and_csv_suffix():
-    assert rejects_key("error/r/day.csv") == "error/r/day.rejects.csv"
-    assert rejects_key("error/r/day.csv.gz") == "error/r/day.rejects.csv"
-    assert rejects_key("error/r/day.txt") == "error/r/day.txt.rejects.csv"
-
-
 def test_split_stages_good_rows_and_rejects_bad_ones(s3):
-    summary, report = run(s3, SAMPLE.read_bytes(), "day.csv")
+    plan, report = run(s3, SAMPLE.read_bytes(), "day.csv")
 
-    assert summary["outcome"] == "processed_with_rejects" and summary["valid"]
-    assert summary["staged_key"] == summary["staging_key"] == "staging/readings/day.csv"
-    assert summary["contract"]["dialect"] == {"delimiter": ",", "quote_char": '"', "encoding": "utf-8",
-                                              "header": True, "null_values": [""]}
+    assert plan.outcome == "processed_with_rejects" and plan.valid
+    assert plan.move.staged_key == plan.move.target_key == "staging/readings/day.csv"
+    assert (plan.rows, plan.failed_rows, plan.rejected_rows) == (40, 3, 3)
+    assert plan.rejects_key == "error/readings/day.rejects.csv"
+    assert plan.report_key == "error/readings/day.rejects.csv.report.json"
+    assert plan.reason == "wrong_type" and plan.message.startswith("wrong_type")
+    assert job_contract(plan)["dialect"] == {"delimiter": ",", "quote_char": '"', "encoding": "utf-8",
+                                             "header": True, "null_values": [""]}
+    assert plan.job_arguments["--source_path"] == f"s3://{BUCKET}/staging/readings/day.csv"
     staged = staged_rows(read(s3, "staging/readings/day.csv"))
     assert staged[0][0] == "reading_id" and len(staged) == 1 + 37
     assert [int(r[0]) for r in staged[1:]] == [i for i in range(1, 41) if i not in BAD_ROWS]
@@ -89,9 +93,9 @@ def test_nulls_stay_null_and_empty_strings_stay_empty(s3, tmp_path):
             b'2,S-0002,2026-11-23T02:00:00,2.50,,NA\n'
             b'3,bad,2026-11-23T03:00:00,3.50,NA,x\n') + b"".join(
         f"{i},S-0001,2026-11-23T04:00:00,1.00,50,\n".encode() for i in range(4, 21))
-    summary, _ = run(s3, body, "nulls.csv", contracts)
+    plan, _ = run(s3, body, "nulls.csv", contracts)
 
-    assert summary["outcome"] == "processed_with_rejects", summary
+    assert plan.outcome == "processed_with_rejects", plan
     staged = read(s3, "staging/readings/nulls.csv").decode().splitlines()
     assert staged[1] == '"1","S-0001","2026-11-23T01:00:00","1.50",,""'
     assert staged[2] == '"2","S-0002","2026-11-23T02:00:00","2.50",,'
@@ -105,9 +109,9 @@ def test_rejects_keep_the_contract_dialect_and_encoding(s3, tmp_path):
     rows = ["reading_id;sensor_id;read_at;temperature_c;humidity_pct;note"]
     rows += [f"{i};S-0001;2026-11-23T01:00:00;1.00;NULL;'Zürich; Nord'" for i in range(1, 20)]
     rows += ["20;S-0001;2026-11-23T01:00:00;99.00;NULL;'été'"]
-    summary, _ = run(s3, ("\n".join(rows) + "\n").encode("latin-1"), "latin.csv", contracts)
+    plan, _ = run(s3, ("\n".join(rows) + "\n").encode("latin-1"), "latin.csv", contracts)
 
-    assert summary["outcome"] == "processed_with_rejects", summary
+    assert plan.outcome == "processed_with_rejects", plan
     assert read(s3, "error/readings/latin.rejects.csv").decode("latin-1").splitlines() == [
         rows[0], "20;S-0001;2026-11-23T01:00:00;99.00;NULL;été"]
     staged = staged_rows(read(s3, "staging/readings/latin.csv"))
@@ -115,42 +119,43 @@ def test_rejects_keep_the_contract_dialect_and_encoding(s3, tmp_path):
 
 
 def test_gzip_upload_is_staged_gzip_compressed(s3):
-    summary, _ = run(s3, gzip.compress(SAMPLE.read_bytes()), "day.csv.gz")
+    plan, _ = run(s3, gzip.compress(SAMPLE.read_bytes()), "day.csv.gz")
 
-    assert summary["outcome"] == "processed_with_rejects", summary
-    assert summary["staged_key"] == "staging/readings/day.csv.gz"
+    assert plan.outcome == "processed_with_rejects", plan
+    assert plan.move.staged_key == "staging/readings/day.csv.gz"
     assert len(staged_rows(gzip.decompress(read(s3, "staging/readings/day.csv.gz")))) == 38
-    assert summary["rejects_key"] == "error/readings/day.rejects.csv"
-    assert len(read(s3, summary["rejects_key"]).decode().splitlines()) == 4
+    assert plan.rejects_key == "error/readings/day.rejects.csv"
+    assert len(read(s3, plan.rejects_key).decode().splitlines()) == 4
 
 
 def test_over_the_threshold_the_whole_file_is_rejected_and_the_report_says_why(s3):
     lines = SAMPLE.read_text().splitlines()
     body = "\n".join(lines[:1] + [line.replace(",S-", ",X-") for line in lines[1:6]] + lines[6:]) + "\n"
-    summary, report = run(s3, body.encode(), "many.csv")
+    plan, report = run(s3, body.encode(), "many.csv")
 
-    assert summary["outcome"] == "rejected" and summary["reason"] == "too_many_bad_rows"
+    assert plan.outcome == "rejected" and plan.reason == "too_many_bad_rows"
     assert report["failures"][0]["cases"][0]["value"] == (
         "8 of 40 rows failed; the contract's error_threshold allows 10 rows and 0.1 of the rows")
-    assert summary["staged_key"] is None and summary["rejects_key"] is None
+    assert plan.move.staged_key is None and plan.rejects_key is None
+    assert plan.move.target_key == "error/readings/many.csv" and plan.job_arguments is None
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [
         "error/readings/many.csv.report.json", "incoming/readings/many.csv"]
 
 
 def test_a_file_level_problem_rejects_the_whole_file_whatever_the_threshold(s3):
     body = SAMPLE.read_text().replace("5,S-1001,", "5,S-1001,extra,", 1)
-    summary, report = run(s3, body.encode(), "ragged.csv")
+    plan, report = run(s3, body.encode(), "ragged.csv")
 
-    assert summary["outcome"] == "rejected" and summary["reason"] == "ragged_rows"
+    assert plan.outcome == "rejected" and plan.reason == "ragged_rows"
     assert "too_many_bad_rows" not in {f["reason"] for f in report["failures"]}
 
 
 def test_a_file_with_no_good_row_is_rejected(s3, tmp_path):
     contracts = readings_contract(tmp_path, error_threshold={"max_rows": 5})
     body = "reading_id,sensor_id,read_at,temperature_c,humidity_pct,note\n1,bad,2026-11-23T01:00:00,1.00,,\n"
-    summary, _ = run(s3, body.encode(), "none.csv", contracts)
+    plan, _ = run(s3, body.encode(), "none.csv", contracts)
 
-    assert summary["outcome"] == "rejected" and summary["reason"] == "too_many_bad_rows"
+    assert plan.outcome == "rejected" and plan.reason == "too_many_bad_rows"
 
 
 def test_a_failed_write_leaves_no_partial_object(s3):
@@ -168,3 +173,22 @@ def test_an_upload_error_reaches_the_writer(s3):
         for _ in range(64):
             upload.write(b"x" * (1 << 20))
         upload.finish()
+
+
+def test_the_parts_are_written_only_when_the_split_completes(s3):
+    bucket = Bucket(s3, BUCKET)
+    with pytest.raises(OSError, match="the source broke"):
+        with bucket.spooled("error/r/x.rejects.csv", "text/csv") as rejects, \
+                bucket.streamed("staging/r/x.csv") as staged:
+            rejects.write(b"bad row\n")
+            staged.write(b"x" * (40 << 20))
+            raise OSError("the source broke")
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+    assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+
+    with bucket.spooled("error/r/x.rejects.csv", "text/csv") as rejects, bucket.streamed("staging/r/x.csv") as staged:
+        rejects.write(b"bad row\n")
+        staged.write(b"good row\n")
+    assert read(s3, "staging/r/x.csv") == b"good row\n"
+    assert read(s3, "error/r/x.rejects.csv") == b"bad row\n"
+    assert s3.head_object(Bucket=BUCKET, Key="error/r/x.rejects.csv")["ContentType"] == "text/csv"

@@ -1,36 +1,25 @@
-"""The validator Lambda end to end on moto S3: EventBridge event in, summary out, report in S3."""
+"""The validator Lambda end to end on moto S3: EventBridge event in, plan out, report in S3."""
 
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
 
-from tests.helpers import mocked_handler
+from etl_common.layout import Upload
+from etl_common.messages import Plan
+from tests.helpers import lambda_context, load_module, mocked_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "functions" / "validator" / "app.py"
 SAMPLES = ROOT / "samples"
 BUCKET = "etl-data-test"
 REGION = "us-east-1"
-
-
-class Context:
-    function_name = "ValidatorFunction"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:ValidatorFunction"
-    aws_request_id = "req-validator-1"
-    log_group_name = "/aws/lambda/ValidatorFunction"
-    log_stream_name = "stream"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 300_000
-
+CONTEXT = lambda_context("ValidatorFunction", memory_mb=1024)
 
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -107,9 +96,19 @@ def put_sample(s3, dataset: str, name: str, key: str | None = None) -> str:
 
 
 def invoke(app, s3, key: str) -> dict:
-    summary = app.lambda_handler(event_for(s3, key), Context())
-    assert len(json.dumps(summary).encode()) < 256 * 1024
-    return summary
+    return handle(app, event_for(s3, key))
+
+
+def handle(app, event: dict) -> dict:
+    """The handler's answer: the plan's JSON, small enough for a state's payload."""
+    plan = app.lambda_handler(event, CONTEXT)
+    assert Plan.model_validate(plan).model_dump(mode="json") == plan
+    assert len(json.dumps(plan).encode()) < 256 * 1024
+    return plan
+
+
+def job_contract(plan: dict) -> dict:
+    return json.loads(plan["job_arguments"]["--contract"])
 
 
 def read_json(s3, key: str) -> dict:
@@ -120,31 +119,51 @@ def keys(s3) -> set[str]:
     return {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
 
 
+def test_contracts_are_read_where_the_layer_is_mounted(monkeypatch):
+    """The contracts layer (ContentUri contracts/) is mounted at /opt: the files are /opt/<dataset>.yaml."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CONTRACTS_DIR")
+    try:
+        assert load_module(APP, "validator_app_defaults").CONTRACTS_DIR == Path("/opt")
+    finally:
+        sys.modules.pop("validator_app_defaults", None)
+
+
 # -- valid files -----------------------------------------------------------------------------
 
 def test_good_orders_sample_is_valid(app, aws):
     key = put_sample(aws, "orders", "orders-2026-11-20.csv")
     version = aws.head_object(Bucket=BUCKET, Key=key)["VersionId"]
-    summary = invoke(app, aws, key)
+    plan = invoke(app, aws, key)
 
-    assert summary["valid"] is True and summary["ignored"] is False
-    assert summary["reason"] is None
-    assert summary["dataset"] == "orders" and summary["table"] == "orders"
-    assert summary["rows"] == 6 and summary["failed_rows"] == 0
-    assert summary["key"] == key and summary["bucket"] == BUCKET
-    assert summary["version_id"] == version
-    assert summary["staging_key"] == "staging/orders/orders-2026-11-20.csv"
-    assert summary["error_key"] == "error/orders/orders-2026-11-20.csv"
-    assert summary["report_key"] == "reports/orders/orders-2026-11-20.csv.report.json"
+    assert plan["valid"] is True and plan["ignored"] is False
+    assert (plan["outcome"], plan["reason"], plan["message"]) == ("processed", None, None)
+    assert plan["dataset"] == "orders" and plan["job_arguments"]["--table"] == "orders"
+    assert plan["rows"] == 6 and plan["failed_rows"] == 0 and plan["rejected_rows"] == 0
+    assert plan["source"] == {"bucket": BUCKET, "key": key, "version_id": version}
+    assert plan["size"] == (SAMPLES / "orders" / "orders-2026-11-20.csv").stat().st_size
+    assert plan["move"] == {"source": plan["source"], "target_key": "staging/orders/orders-2026-11-20.csv",
+                            "staged_key": None}
+    assert plan["report_key"] == "reports/orders/orders-2026-11-20.csv.report.json"
+    assert plan["report_uri"] == f"s3://{BUCKET}/{plan['report_key']}"
+    assert plan["rejects_key"] is None
+    assert plan["parquet_path"] == f"s3://{BUCKET}/transformed/orders/"
 
-    contract = summary["contract"]
+    arguments = plan["job_arguments"]
+    assert set(arguments) == {"--source_path", "--output_path", "--table", "--source_id", "--contract"}
+    assert arguments["--source_path"] == f"s3://{BUCKET}/staging/orders/orders-2026-11-20.csv"
+    assert arguments["--output_path"] == plan["parquet_path"]
+    assert arguments["--source_id"] == plan["source_id"]
+    contract = job_contract(plan)
     assert contract["dataset"] == "orders"
     assert [c["name"] for c in contract["columns"]][:2] == ["order_id", "customer_id"]
-    assert {c["name"]: c["glue_type"] for c in contract["columns"]}["amount"] == "decimal(12,2)"
-    assert summary["source_id"].startswith("orders-2026-11-20-")
-    assert summary["source_id"] == app.validate_object.__globals__["source_id"](key)
+    amount = {c["name"]: c for c in contract["columns"]}["amount"]
+    assert (amount["glue_type"], amount["spark_type"]) == ("decimal(12,2)", "decimal(12,2)")
+    assert plan["source_id"].startswith("orders-2026-11-20-")
+    assert plan["source_id"] == Upload.parse(key).source_id
 
-    report = read_json(aws, summary["report_key"])
+    report = read_json(aws, plan["report_key"])
     assert report["valid"] is True and report["failures"] == []
     assert report["rows"] == 6 and report["contract_version"] == 1
     assert report["version_id"] == version
@@ -160,15 +179,17 @@ def test_source_id_is_deterministic_and_distinct(app, aws):
     a1, a2, b = invoke(app, aws, first), invoke(app, aws, first), invoke(app, aws, second)
     assert a1["source_id"] == a2["source_id"]
     assert a1["source_id"] != b["source_id"]
+    assert a1["job_arguments"]["--source_id"] == a1["source_id"]
 
 
 def test_event_version_null_reads_latest(app, aws):
     key = put_sample(aws, "orders", "orders-2026-11-20.csv")
     event = event_for(aws, key)
     event["detail"]["object"]["version-id"] = "null"
-    summary = app.lambda_handler(event, Context())
-    assert summary["valid"] is True
-    assert summary["version_id"] == aws.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+    plan = handle(app, event)
+    assert plan["valid"] is True
+    assert plan["source"]["version_id"] == aws.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+    assert plan["move"]["source"] == plan["source"]
 
 
 def test_event_version_is_the_one_validated(app, aws):
@@ -176,9 +197,9 @@ def test_event_version_is_the_one_validated(app, aws):
     put(aws, key, (SAMPLES / "orders" / "orders-2026-11-20.csv").read_bytes())
     event = event_for(aws, key)       # the event of the good version...
     put(aws, key, (SAMPLES / "orders" / "orders-bad.csv").read_bytes())   # ...then a bad upload
-    summary = app.lambda_handler(event, Context())
-    assert summary["valid"] is True
-    assert summary["version_id"] == event["detail"]["object"]["version-id"]
+    plan = handle(app, event)
+    assert plan["valid"] is True
+    assert plan["source"]["version_id"] == event["detail"]["object"]["version-id"]
 
 
 def test_key_with_spaces_and_unicode(app, aws):
@@ -186,46 +207,48 @@ def test_key_with_spaces_and_unicode(app, aws):
     put_sample(aws, "orders", "orders-2026-11-20.csv", key)
     event = event_for(aws, key)
     assert event["detail"]["object"]["key"] == "incoming/orders/Q4+ventes+%C3%A9t%C3%A9.csv"
-    summary = app.lambda_handler(event, Context())
-    assert summary["key"] == key
-    assert summary["valid"] is True, summary["message"]
-    assert summary["staging_key"] == "staging/orders/Q4 ventes été.csv"
-    assert summary["report_key"] == "reports/orders/Q4 ventes été.csv.report.json"
-    assert summary["source_id"].startswith("Q4_ventes_")
-    assert read_json(aws, summary["report_key"])["key"] == key
+    plan = handle(app, event)
+    assert plan["source"]["key"] == key
+    assert plan["valid"] is True, plan["message"]
+    assert plan["move"]["target_key"] == "staging/orders/Q4 ventes été.csv"
+    assert plan["report_key"] == "reports/orders/Q4 ventes été.csv.report.json"
+    assert plan["source_id"].startswith("Q4_ventes_")
+    assert read_json(aws, plan["report_key"])["key"] == key
 
 
 def test_key_with_a_plus_sign(app, aws):
     key = "incoming/orders/a+b.csv"
     put_sample(aws, "orders", "orders-2026-11-20.csv", key)
-    summary = invoke(app, aws, key)
-    assert summary["key"] == key and summary["valid"] is True
+    plan = invoke(app, aws, key)
+    assert plan["source"]["key"] == key and plan["valid"] is True
 
 
 def test_customers_sample_semicolon_dialect(app, aws):
     key = put_sample(aws, "customers", "customers-2026-11.csv")
-    summary = invoke(app, aws, key)
-    assert summary["valid"] is True, summary["message"]
-    assert summary["rows"] == 4
-    assert summary["contract"]["dialect"]["delimiter"] == ";"
-    assert summary["contract"]["partition_by"] == ["country"]
+    plan = invoke(app, aws, key)
+    assert plan["valid"] is True, plan["message"]
+    assert plan["rows"] == 4
+    assert job_contract(plan)["dialect"]["delimiter"] == ";"
+    assert job_contract(plan)["partition_by"] == ["country"]
 
 
 # -- invalid files ---------------------------------------------------------------------------
 
 def test_bad_orders_sample_is_invalid(app, aws):
     key = put_sample(aws, "orders", "orders-bad.csv")
-    summary = invoke(app, aws, key)
+    plan = invoke(app, aws, key)
 
-    assert summary["valid"] is False and summary["ignored"] is False
-    assert summary["reason"] == "wrong_type"
-    assert "wrong_type in customer_id (1)" in summary["message"]
-    assert summary["rows"] == 5
-    assert summary["failed_rows"] == 4
-    assert summary["report_key"] == "error/orders/orders-bad.csv.report.json"
-    assert "contract" not in summary and "source_id" not in summary
+    assert plan["valid"] is False and plan["ignored"] is False
+    assert (plan["outcome"], plan["reason"]) == ("rejected", "wrong_type")
+    assert "wrong_type in customer_id (1)" in plan["message"]
+    assert plan["rows"] == 5
+    assert plan["failed_rows"] == 4
+    assert plan["move"]["target_key"] == "error/orders/orders-bad.csv"
+    assert plan["move"]["staged_key"] is None
+    assert plan["report_key"] == "error/orders/orders-bad.csv.report.json"
+    assert (plan["job_arguments"], plan["source_id"], plan["parquet_path"]) == (None, None, None)
 
-    report = read_json(aws, summary["report_key"])
+    report = read_json(aws, plan["report_key"])
     assert report["valid"] is False and report["rows"] == 5 and report["failed_rows"] == 4
     failures = {(f["column"], f["reason"]): f for f in report["failures"]}
     cases = {k: [(c["row"], c["value"]) for c in f["cases"]] for k, f in failures.items()}
@@ -244,11 +267,11 @@ def test_bad_orders_sample_is_invalid(app, aws):
 
 def test_bad_customers_sample_is_missing_a_column(app, aws):
     key = put_sample(aws, "customers", "customers-bad.csv")
-    summary = invoke(app, aws, key)
-    assert summary["valid"] is False
-    assert summary["reason"] == "missing_columns"
-    assert summary["report_key"] == "error/customers/customers-bad.csv.report.json"
-    report = read_json(aws, summary["report_key"])
+    plan = invoke(app, aws, key)
+    assert plan["valid"] is False
+    assert plan["reason"] == "missing_columns"
+    assert plan["report_key"] == "error/customers/customers-bad.csv.report.json"
+    report = read_json(aws, plan["report_key"])
     assert report["failures"][0]["cases"] == [{"row": None, "value": "credit_limit"}]
 
 
@@ -258,9 +281,9 @@ def test_customers_row_level_failures(app, aws):
             "8;Bob;Norway;yesterday;maybe;60000\n").encode()
     key = "incoming/customers/c.csv"
     put(aws, key, body)
-    summary = invoke(app, aws, key)
-    assert summary["valid"] is False
-    report = read_json(aws, summary["report_key"])
+    plan = invoke(app, aws, key)
+    assert plan["valid"] is False
+    report = read_json(aws, plan["report_key"])
     got = {(f["column"], f["reason"]): [c["row"] for c in f["cases"]] for f in report["failures"]}
     assert got[("signup_ts", "wrong_type")] == [2]
     assert got[("vip", "wrong_type")] == [2]
@@ -271,28 +294,29 @@ def test_customers_row_level_failures(app, aws):
 def test_unknown_dataset(app, aws):
     key = "incoming/invoices/inv-1.csv"
     put(aws, key, b"a,b\n1,2\n")
-    summary = invoke(app, aws, key)
-    assert summary["valid"] is False
-    assert summary["reason"] == "unknown_dataset"
-    assert summary["dataset"] == "invoices"
-    assert "invoices" in summary["message"]
-    assert summary["report_key"] == "error/invoices/inv-1.csv.report.json"
-    assert read_json(aws, summary["report_key"])["contract_version"] is None
+    plan = invoke(app, aws, key)
+    assert plan["valid"] is False
+    assert plan["reason"] == "unknown_dataset"
+    assert plan["dataset"] == "invoices"
+    assert "invoices" in plan["message"]
+    assert plan["move"]["target_key"] == "error/invoices/inv-1.csv"
+    assert plan["report_key"] == "error/invoices/inv-1.csv.report.json"
+    assert read_json(aws, plan["report_key"])["contract_version"] is None
 
 
 def test_file_without_dataset_folder(app, aws):
     key = "incoming/loose.csv"
     put(aws, key, b"a,b\n1,2\n")
-    summary = invoke(app, aws, key)
-    assert (summary["dataset"], summary["reason"]) == ("_unknown", "unknown_dataset")
-    assert summary["error_key"] == "error/_unknown/loose.csv"
+    plan = invoke(app, aws, key)
+    assert (plan["dataset"], plan["reason"]) == ("_unknown", "unknown_dataset")
+    assert plan["move"]["target_key"] == "error/_unknown/loose.csv"
 
 
 def test_empty_file(app, aws):
     key = "incoming/orders/empty.csv"
     put(aws, key, b"")
-    summary = invoke(app, aws, key)
-    assert (summary["valid"], summary["ignored"], summary["reason"]) == (False, False, "empty_file")
+    plan = invoke(app, aws, key)
+    assert (plan["valid"], plan["ignored"], plan["reason"]) == (False, False, "empty_file")
 
 
 def test_binary_file(app, aws):
@@ -304,30 +328,30 @@ def test_binary_file(app, aws):
 def test_header_only_file_has_too_few_rows(app, aws):
     key = "incoming/orders/none.csv"
     put(aws, key, b"order_id,customer_id,order_date,status,amount,currency,email\n")
-    summary = invoke(app, aws, key)
-    assert (summary["valid"], summary["reason"], summary["rows"]) == (False, "too_few_rows", 0)
+    plan = invoke(app, aws, key)
+    assert (plan["valid"], plan["reason"], plan["rows"]) == (False, "too_few_rows", 0)
 
 
 def test_ragged_rows_fail_the_file(app, aws):
     good = (SAMPLES / "orders" / "orders-2026-11-20.csv").read_bytes()
     key = "incoming/orders/ragged.csv"
     put(aws, key, good + b"1007,8,2026-11-22,PAID\n")
-    summary = invoke(app, aws, key)
-    assert summary["valid"] is False and summary["reason"] == "ragged_rows"
-    assert summary["rows"] == 7
-    report = read_json(aws, summary["report_key"])
+    plan = invoke(app, aws, key)
+    assert plan["valid"] is False and plan["reason"] == "ragged_rows"
+    assert plan["rows"] == 7
+    report = read_json(aws, plan["report_key"])
     assert report["failures"][0]["cases"][0]["value"].startswith("expected 7 fields, got 4")
 
 
-def test_many_failures_keep_the_summary_small(app, aws):
+def test_many_failures_keep_the_plan_small(app, aws):
     header = b"order_id,customer_id,order_date,status,amount,currency,email\n"
     rows = b"".join(f"{i},x,bad,LOST,-1,eur,{'y' * 500}\n".encode() for i in range(1, 3001))
     key = "incoming/orders/huge-failures.csv"
     put(aws, key, header + rows)
-    summary = invoke(app, aws, key)
-    assert summary["valid"] is False and summary["failed_rows"] == 3000
-    assert len(json.dumps(summary)) < 8 * 1024
-    report = read_json(aws, summary["report_key"])
+    plan = invoke(app, aws, key)
+    assert plan["valid"] is False and plan["failed_rows"] == 3000
+    assert len(json.dumps(plan)) < 8 * 1024
+    report = read_json(aws, plan["report_key"])
     assert all(len(f["cases"]) <= 20 for f in report["failures"])
     assert {f["count"] for f in report["failures"] if f["reason"] == "wrong_type"} == {3000}
 
@@ -337,10 +361,10 @@ def test_many_failures_keep_the_summary_small(app, aws):
 def test_folder_marker_is_ignored(app, aws):
     key = "incoming/orders/"
     put(aws, key, b"")
-    summary = invoke(app, aws, key)
-    assert summary["ignored"] is True and summary["valid"] is False
-    assert summary["message"] == "folder marker"
-    assert "report_key" not in summary
+    plan = invoke(app, aws, key)
+    assert plan["ignored"] is True and plan["valid"] is False
+    assert (plan["outcome"], plan["message"]) == ("ignored", "folder marker")
+    assert (plan["move"], plan["report_key"], plan["report_uri"]) == (None, None, None)
     assert keys(aws) == {key}
 
 
@@ -348,8 +372,10 @@ def test_folder_marker_is_ignored(app, aws):
 def test_zero_byte_markers_are_ignored(app, aws, name):
     key = f"incoming/orders/{name}"
     put(aws, key, b"")
-    summary = invoke(app, aws, key)
-    assert summary["ignored"] is True
+    plan = invoke(app, aws, key)
+    assert plan["ignored"] is True and plan["outcome"] == "ignored"
+    assert (plan["move"], plan["report_key"], plan["size"]) == (None, None, 0)
+    assert plan["source"]["version_id"] == aws.head_object(Bucket=BUCKET, Key=key)["VersionId"]
     assert keys(aws) == {key}
 
 
@@ -366,8 +392,8 @@ def test_metrics_are_emitted(app, aws, capsys):
 
 def test_rows_sent_to_a_rejects_file_are_counted(app, aws, capsys):
     key = put_sample(aws, "readings", "readings-2026-11-23-partial.csv")
-    summary = invoke(app, aws, key)
-    assert (summary["outcome"], summary["rejected_rows"]) == ("processed_with_rejects", 3)
+    plan = invoke(app, aws, key)
+    assert (plan["outcome"], plan["rejected_rows"]) == ("processed_with_rejects", 3)
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines()
                if line.startswith("{") and "_aws" in line][-1]
     assert metrics["RowsRejected"] in (3.0, [3.0]) and "FilesRejected" not in metrics
@@ -376,7 +402,7 @@ def test_rows_sent_to_a_rejects_file_are_counted(app, aws, capsys):
 def test_logs_carry_the_execution_id_and_duration_is_measured(app, aws, capsys):
     key = put_sample(aws, "orders", "orders-2026-11-20.csv")
     execution = "arn:aws:states:us-east-1:123456789012:execution:pipeline:run-1"
-    app.lambda_handler(event_for(aws, key) | {"config": {"execution": execution}}, Context())
+    handle(app, event_for(aws, key) | {"config": {"execution": execution}})
     assert app.logger.get_correlation_id() == execution
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert emf and "ValidationDuration" in emf[-1]
@@ -391,10 +417,10 @@ def test_null_in_required_column_reports_that_row(app, aws):
     key = "incoming/orders/null-customer.csv"
     put(aws, key, ORDERS_HEADER + b"1,17,2026-11-20,PAID,1.00,EUR,\n2,,2026-11-20,PAID,1.00,EUR,\n"
                                   b"3,18,2026-11-20,PAID,1.00,EUR,\n")
-    summary = invoke(app, aws, key)
-    assert (summary["valid"], summary["reason"]) == (False, "null_value")
-    assert summary["failed_rows"] == 1
-    failure = read_json(aws, summary["report_key"])["failures"][0]
+    plan = invoke(app, aws, key)
+    assert (plan["valid"], plan["reason"]) == (False, "null_value")
+    assert plan["failed_rows"] == 1
+    failure = read_json(aws, plan["report_key"])["failures"][0]
     assert (failure["column"], failure["count"], failure["cases"]) == (
         "customer_id", 1, [{"row": 2, "value": None}])
 
@@ -403,20 +429,20 @@ def test_null_in_required_column_reports_that_row(app, aws):
 def test_integer_with_plus_sign_does_not_crash(app, aws):
     key = "incoming/orders/plus.csv"
     put(aws, key, ORDERS_HEADER + b"+1001,17,2026-11-20,PAID,1.00,EUR,\n")
-    summary = invoke(app, aws, key)
-    assert summary["valid"] is True
+    plan = invoke(app, aws, key)
+    assert plan["valid"] is True
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")
 def test_header_only_without_newline_does_not_crash(app, aws):
     key = "incoming/orders/none-no-newline.csv"
     put(aws, key, ORDERS_HEADER.rstrip(b"\n"))
-    summary = invoke(app, aws, key)
-    assert (summary["valid"], summary["reason"], summary["rows"]) == (False, "too_few_rows", 0)
+    plan = invoke(app, aws, key)
+    assert (plan["valid"], plan["reason"], plan["rows"]) == (False, "too_few_rows", 0)
 
 
 def test_impossible_date_is_rejected(app, aws):
     key = "incoming/orders/feb30.csv"
     put(aws, key, ORDERS_HEADER + b"1,17,2026-02-30,PAID,1.00,EUR,\n")
-    summary = invoke(app, aws, key)
-    assert (summary["valid"], summary["reason"]) == (False, "wrong_type")
+    plan = invoke(app, aws, key)
+    assert (plan["valid"], plan["reason"]) == (False, "wrong_type")

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from etl_common.column_types import DEFAULT_FORMATS
 from etl_validator.casting import arrow_type, cast_column, check_type
-from etl_validator.contract import DEFAULT_FORMATS, ColumnSpec
+from etl_validator.contract import ColumnSpec
 
 
 def cast(type_: str, values: list, fmt: str | None = None) -> list[tuple]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from etl_common.messages import JobContract
 from etl_validator.contract import (
     Contract,
     ContractError,
@@ -16,7 +19,8 @@ from etl_validator.contract import (
     parse_contract,
 )
 
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = ROOT / "contracts"
 
 GOOD = """\
 dataset: {name}
@@ -80,6 +84,8 @@ def test_orders_contract_content():
     assert orders.partition_by == ("order_date",)
     amount = next(c for c in orders.columns if c.name == "amount")
     assert amount.decimal == (12, 2)
+    assert (amount.column_type.precision, amount.column_type.scale) == (12, 2)
+    assert orders.columns[0].decimal is None
     order_id = orders.columns[0]
     assert (order_id.nullable, order_id.unique, order_id.checks) == (False, True, {"ge": 1})
 
@@ -95,7 +101,8 @@ def test_customers_contract_uses_semicolons():
 
 def test_for_job_shape_and_glue_types(tmp_path):
     contract = load_contract(write(tmp_path, "things", GOOD.format(name="things")))
-    job = contract.for_job()
+    assert isinstance(contract.for_job(), JobContract)
+    job = contract.for_job().model_dump()
     assert set(job) == {"dataset", "version", "columns", "dialect", "partition_by", "compression"}
     assert job["dataset"] == "things" and job["version"] == 2
     assert job["partition_by"] == ["day"] and job["compression"] == "zstd"
@@ -107,15 +114,32 @@ def test_for_job_shape_and_glue_types(tmp_path):
         "id": "bigint", "price": "decimal(12,2)", "ratio": "double", "day": "date",
         "at": "timestamp", "flag": "boolean", "label": "string",
     }
+    assert {n: c["spark_type"] for n, c in columns.items()} == {
+        "id": "bigint", "price": "decimal(12,2)", "ratio": "double", "day": "date",
+        "at": "timestamp", "flag": "boolean", "label": "string",
+    }
     assert columns["price"]["type"] == "decimal(12,2)"
     assert columns["day"]["format"] == "%Y-%m-%d"           # default date format
     assert columns["at"]["format"] == "%Y-%m-%d %H:%M"      # explicit format kept
     assert columns["id"]["format"] is None
-    assert all(set(c) == {"name", "type", "glue_type", "format"} for c in job["columns"])
+    assert all(set(c) == {"name", "type", "spark_type", "glue_type", "format"} for c in job["columns"])
+
+
+def test_for_job_gives_every_date_and_timestamp_a_format():
+    raw = base(columns=[{"name": "d", "type": "date"}, {"name": "t", "type": "timestamp"},
+                        {"name": "s", "type": "date", "format": "%d/%m/%Y"}])
+    formats = {c.name: c.format for c in parse_contract(raw, "t.yaml").for_job().columns}
+    assert formats == {"d": "%Y-%m-%d", "t": "%Y-%m-%dT%H:%M:%S", "s": "%d/%m/%Y"}
+
+
+def test_decimal_type_is_written_one_way():
+    raw = base(columns=[{"name": "a", "type": " decimal(38, 2) "}])
+    [column] = parse_contract(raw, "t.yaml").for_job().columns
+    assert (column.type, column.spark_type, column.glue_type) == ("decimal(38,2)",) * 3
 
 
 def test_for_job_of_shipped_orders_contract():
-    job = find_contract(CONTRACTS, "orders").for_job()
+    job = find_contract(CONTRACTS, "orders").for_job().model_dump()
     glue = {c["name"]: c["glue_type"] for c in job["columns"]}
     assert glue["amount"] == "decimal(12,2)"
     assert glue["order_id"] == "bigint"
@@ -152,7 +176,7 @@ def test_encoding_names(declared, codec, spark):
     """The validator decodes with Python's codec; the Glue job gets the name Java knows."""
     contract = parse_contract(base(dialect={"encoding": declared}), "t.yaml")
     assert contract.dialect.encoding == codec
-    assert contract.for_job()["dialect"]["encoding"] == spark
+    assert contract.for_job().dialect.encoding == spark
 
 
 # -- malformed contracts ----------------------------------------------------------------------
@@ -318,3 +342,13 @@ def test_unknown_top_level_field_is_a_contract_error():
     with pytest.raises(ContractError) as info:
         parse_contract(base(allow_extra_column=True), "t.yaml")
     assert info.value.field == "allow_extra_column"
+
+
+def test_loading_a_contract_imports_no_module_that_imports_contract():
+    """contract -> check_factory -> custom_checks; checks and casting import contract, not the reverse."""
+    code = ("import sys, etl_validator.contract\n"
+            "print(sorted(m for m in sys.modules if m.startswith('etl_validator.')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                          env={"PYTHONPATH": f"{ROOT / 'functions/validator'}:{ROOT / 'functions/common'}"})
+    assert done.stdout.split("\n")[0] == str(["etl_validator.check_factory", "etl_validator.contract",
+                                              "etl_validator.custom_checks"])

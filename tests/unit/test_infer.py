@@ -8,31 +8,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
+from etl_common.messages import ObjectVersion, Plan
 from etl_local.cli import main
-from etl_local.infer import infer, to_yaml
 from etl_validator.contract import load_contract, parse_contract
-from etl_validator.service import validate_object
-from moto import mock_aws
+from etl_validator.drafting import infer, to_yaml
+from etl_validator.plan import plan_object
 
-from tests.helpers import REGION, ROOT
+from tests.helpers import ROOT, moto_bucket
+
 
 BUCKET = "etl-infer"
 SAMPLES = [("orders", ROOT / "samples" / "orders" / "orders-2026-11-20.csv"),
            ("customers", ROOT / "samples" / "customers" / "customers-2026-11.csv")]
+HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET)
+def s3() -> Iterator[Any]:
+    with moto_bucket(BUCKET) as client:
         yield client
 
 
@@ -45,14 +40,14 @@ def columns(contract: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in contract["columns"]}
 
 
-def validate(s3: Any, tmp_path: Path, dataset: str, path: Path, text: str) -> dict[str, Any]:
+def validate(s3: Any, tmp_path: Path, dataset: str, path: Path, text: str) -> Plan:
     folder = tmp_path / "contracts"
     folder.mkdir(exist_ok=True)
     (folder / f"{dataset}.yaml").write_text(text, encoding="utf-8")
     load_contract(folder / f"{dataset}.yaml")
     key = f"incoming/{dataset}/{path.name}"
     s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
-    return validate_object(s3, BUCKET, key, folder)
+    return plan_object(s3, ObjectVersion(bucket=BUCKET, key=key), folder)
 
 
 @pytest.mark.parametrize(("dataset", "path"), SAMPLES, ids=[d for d, _ in SAMPLES])
@@ -61,8 +56,8 @@ def test_drafts_of_the_samples_load_and_accept_their_sample(s3, tmp_path, datase
     assert text.startswith(f"# Drafted by etl-local contract infer from {path.name} (")
     assert "review every field before use." in text.splitlines()[0]
     parse_contract(yaml.safe_load(text), "drafted")
-    summary = validate(s3, tmp_path, dataset, path, text)
-    assert summary["valid"], summary
+    plan = validate(s3, tmp_path, dataset, path, text)
+    assert plan.valid, plan
 
 
 def test_orders_types_and_checks():
@@ -107,7 +102,7 @@ def test_semicolon_bom_dates_isin_nulls(s3, tmp_path):
     assert cols["is_gift"]["type"] == "boolean"          # 0/1 with a flag-like name
     assert cols["quantity"]["type"] == "integer"       # 0/1 without one: integer
     assert cols["id"]["unique"] is True
-    assert validate(s3, tmp_path, "parcels", path, text)["valid"]
+    assert validate(s3, tmp_path, "parcels", path, text).valid
 
 
 def test_latin1_gzip_and_row_limit(s3, tmp_path):
@@ -118,7 +113,7 @@ def test_latin1_gzip_and_row_limit(s3, tmp_path):
     assert contract["dialect"]["encoding"] == "latin-1"
     assert "(10 rows sampled)" in text and "gzip" in text
     assert columns(contract)["score"]["type"] == "float" or columns(contract)["score"]["type"].startswith("decimal")
-    assert validate(s3, tmp_path, "people", path, text)["valid"]
+    assert validate(s3, tmp_path, "people", path, text).valid
 
 
 def test_cli_writes_and_refuses_to_overwrite(tmp_path, capsys):
@@ -131,3 +126,18 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path, capsys):
                  "--force"]) == 0
     assert main(["contract", "infer", str(SAMPLES[1][1]), "--dataset", "customers"]) == 0
     assert "dataset: customers" in capsys.readouterr().out
+
+
+def test_utf16_without_a_mark_is_read_as_the_validator_reads_it(s3, tmp_path):
+    path = HOSTILE / "utf16le-nobom.csv"
+    contract, text = draft(path, "orders")
+    assert contract["dialect"]["encoding"] == "utf-16-le"
+    assert validate(s3, tmp_path, "orders", path, text).valid
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("workbook.xlsx", "an Excel workbook"), ("binary.csv", "NUL bytes"),
+    ("truncated.csv.gz", "gzip data is corrupt or truncated"), ("empty.csv", "is empty")])
+def test_what_the_validator_cannot_read_is_refused_with_its_reason(name, reason):
+    with pytest.raises(ValueError, match=reason):
+        infer(HOSTILE / name, "orders")

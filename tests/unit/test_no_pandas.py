@@ -18,7 +18,7 @@ BLOCK = ("import sys\n"
 
 
 def test_validator_and_its_checks_import_without_numpy_or_pandas():
-    code = BLOCK + ("import etl_validator.service, etl_validator.checks\n"
+    code = BLOCK + ("import etl_validator.plan, etl_validator.checks\n"
                     "from etl_validator.contract import load_all\nfrom pathlib import Path\n"
                     "load_all(Path('contracts'))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,

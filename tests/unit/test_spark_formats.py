@@ -1,14 +1,15 @@
-"""Contract strptime formats -> Spark datetime patterns, and the job's arguments (no Spark)."""
+"""Contract strptime formats -> Spark datetime patterns, the job's types and arguments (no Spark)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from etl_common.messages import JobArguments
+from etl_validator.contract import parse_contract
+from samtranslator.yaml_helper import yaml_parse
 
-from tests.helpers import load_module
+from tests.helpers import ROOT, load_module
 
-SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "csv_to_parquet.py"
+SCRIPT = ROOT / "glue" / "csv_to_parquet.py"
 
 
 job = load_module(SCRIPT)
@@ -68,10 +69,30 @@ def test_directives_spark_cannot_parse_raise(strptime_format: str) -> None:
 
 @pytest.mark.parametrize(("column_type", "spark_type"), [
     ("integer", "bigint"), ("float", "double"), ("boolean", "boolean"),
-    ("decimal(12,2)", "decimal(12,2)"), ("decimal(38, 0)", "decimal(38,0)"),
+    ("decimal(12,2)", "decimal(12,2)"), ("decimal(38, 2)", "decimal(38,2)"),  # contracts need scale > 0
 ])
 def test_spark_types(column_type: str, spark_type: str) -> None:
-    assert job.spark_type(column_type).simpleString() == spark_type
+    """The job casts to the Spark type the contract code names for the column."""
+    contract = parse_contract({"dataset": "x", "columns": [{"name": "c", "type": column_type}]}, "test")
+    assert contract.for_job().columns[0].spark_type == spark_type
+
+
+def test_job_takes_exactly_the_arguments_it_is_sent() -> None:
+    """The job's argparse names equal what the validator sends (JobArguments.as_glue) plus the
+    template's DefaultArgument --database and the optional --table_location: an argument one side
+    renames would otherwise be dropped silently (the job ignores arguments it does not know)."""
+    resources = yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))["Resources"]
+    [glue_job] = [r for r in resources.values() if r["Type"] == "AWS::Glue::Job"]
+    assert "--database" in glue_job["Properties"]["DefaultArguments"]
+    contract = parse_contract({"dataset": "orders", "columns": [{"name": "id", "type": "integer"}]},
+                              "test")
+    sent = JobArguments(source_path="s3://b/staging/orders/x.csv",
+                        output_path="s3://b/transformed/orders/", table="orders",
+                        source_id="orders-x-ab12", contract=contract.for_job()).as_glue()
+    received = sent | {"--database": "lake"}
+    args = job.parse_args([item for pair in received.items() for item in pair])
+    assert {f"--{name}" for name in vars(args)} == received.keys() | {"--table_location"}
+    assert args.table_location is None
 
 
 def test_glue_arguments_are_ignored() -> None:

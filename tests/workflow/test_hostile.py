@@ -14,7 +14,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from etl_validator import service
+from etl_validator import plan
 
 from .conftest import ROOT, exists, single_notification
 
@@ -53,8 +53,8 @@ def test_hostile_upload(stack, s3, monkeypatch, name, dataset, reason, contract_
     if contract_changes:
         # The shipped limits are far above any fixture; the local stack runs the validator in
         # this process, so the case can lower them for its own run.
-        find = service.find_contract
-        monkeypatch.setattr(service, "find_contract",
+        find = plan.find_contract
+        monkeypatch.setattr(plan, "find_contract",
                             lambda folder, ds: dataclasses.replace(find(folder, ds), **contract_changes))
     key = f"incoming/{dataset}/{name}"
     result = stack.run_file(FIXTURES / name, key)

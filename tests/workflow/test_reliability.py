@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from etl_local.reprocess import quarantined, reprocess_one
+from etl_ops.reprocess import quarantined, reprocess_one
 
 from .conftest import ROOT, exists, keys, single_notification
 
@@ -81,7 +81,7 @@ def test_crash_between_copy_and_delete_converges_with_one_copy(stack, s3, tmp_pa
     result = stack.run_file(_copy(tmp_path, GOOD, "crash.csv"), key)
 
     assert result["outcome"] == "processed", result
-    assert "States.TaskFailed" in _errors(stack, result["execution_arn"]) or _errors(stack, result["execution_arn"])
+    assert "ClientError" in _errors(stack, result["execution_arn"])  # the mover's failed delete, retried
     assert keys(s3, stack.bucket, "staging/orders/crash") == ["staging/orders/crash.csv"]
     assert not exists(s3, stack.bucket, key) and not keys(s3, stack.bucket, "error/orders/crash")
 
@@ -114,3 +114,38 @@ def test_burst_of_25_files(stack, s3, tmp_path):
     assert [r["outcome"] for r in results] == expected, [r["error"] for r in results if r["outcome"] == "failed"]
     assert all(len(r["notifications"]) == 1 for r in results)
     assert all(r["execution_status"] == "SUCCEEDED" for r in results)
+
+
+def test_quarantine_that_fails_too_leaves_the_file_in_incoming_and_says_so(stack, s3, tmp_path):
+    """The mover fails on every try after a good validation: the file stays where it was and the
+    one notification names it by the plan's decoded key, dataset and claimed version."""
+    stack.faults.add("lambda-runtime", "MoverFunction", "Sandbox.Timedout", count=4,
+                     message="Task timed out after 900.00 seconds")
+    key = "incoming/orders/stuck été+1.csv"
+    result = stack.run_file(_copy(tmp_path, GOOD, "stuck.csv"), key)
+
+    assert result["outcome"] == "failed", result
+    assert result["states"][-4:] == ["PlanKnown", "BuildUnmovedFailureMessage", "NotifyFailure", "PipelineFailed"]
+    assert exists(s3, stack.bucket, key) and not keys(s3, stack.bucket, "error/orders/stuck")
+    note = single_notification(result, "failed", key)
+    version = s3.head_object(Bucket=stack.bucket, Key=key)["VersionId"]
+    assert (note["message"]["dataset"], note["message"]["version_id"]) == ("orders", version)
+    assert note["message"]["quarantine_error"]["Error"] == "Sandbox.Timedout"
+
+
+def test_quarantine_that_fails_before_any_plan_names_the_event_as_delivered(stack, s3, tmp_path):
+    """Neither function returns: only the S3 event names the file, so the notification gives its
+    key as delivered (URL-encoded) and the `_unknown` dataset rather than derive either itself."""
+    stack.faults.add("lambda-runtime", "ValidatorFunction", "Sandbox.Timedout")
+    stack.faults.add("lambda-runtime", "MoverFunction", "Sandbox.Timedout")
+    key = "incoming/orders/lost été.csv"
+    result = stack.run_file(_copy(tmp_path, GOOD, "lost.csv"), key)
+
+    assert result["outcome"] == "failed", result
+    assert "BuildUnplannedFailureMessage" in result["states"]
+    assert exists(s3, stack.bucket, key)
+    [note] = result["notifications"]
+    assert note["attributes"] == {"outcome": "failed", "dataset": "_unknown",
+                                  "key": "incoming/orders/lost+%C3%A9t%C3%A9.csv"}
+    assert note["message"]["key_encoding"] == "url"
+    assert note["message"]["version_id"] == s3.head_object(Bucket=stack.bucket, Key=key)["VersionId"]

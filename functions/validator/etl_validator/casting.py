@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .contract import ColumnSpec
+if TYPE_CHECKING:
+    from .contract import ColumnSpec
 
 INTEGER = r"^[+-]?\d{1,18}$"
 FLOAT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -18,18 +20,16 @@ ROLLED_OVER_NUMBERS = "29|3[01]|6[01]"
 
 
 def arrow_type(column: ColumnSpec) -> pa.DataType:
-    """The Arrow type a contract column is stored as."""
-    if column.decimal:
-        return pa.decimal128(*column.decimal)
-    return {
-        "integer": pa.int64(), "float": pa.float64(), "string": pa.string(),
-        "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us"),
-    }[column.type]
+    """The Arrow type a contract column is stored as (column_types names it)."""
+    kind = column.column_type
+    if kind.is_decimal:
+        return pa.decimal128(kind.precision, kind.scale)
+    return pa.type_for_alias(kind.arrow)
 
 
 def check_type(column: ColumnSpec) -> pa.DataType:
     """The type pandera checks run on: decimals are compared as floats (narwhals has no decimal)."""
-    return pa.float64() if column.decimal else arrow_type(column)
+    return pa.float64() if column.column_type.is_decimal else arrow_type(column)
 
 
 @dataclass
@@ -65,28 +65,28 @@ def _plain_integers(text: pa.Array) -> pa.Array | None:
 
 def cast_column(text: pa.Array, column: ColumnSpec) -> CastResult:
     """Cast one string column; rows that do not parse come back null and flagged in `bad`."""
-    target = arrow_type(column)
-    if column.type == "string":
+    target, kind = arrow_type(column), column.column_type
+    if kind.name == "string":
         return CastResult(text, _none_bad(text))
-    if column.type == "integer":
+    if kind.name == "integer":
         plain = _plain_integers(text)
         if plain is not None:
             return CastResult(plain, _none_bad(text))
     trimmed = pc.utf8_trim_whitespace(text)
-    if column.type == "integer":
+    if kind.name == "integer":
         # INTEGER allows one sign at most, so trimming "+" leaves at most a "-" for the cast.
         return _with_mask(pc.utf8_ltrim(trimmed, "+"), pc.match_substring_regex(trimmed, INTEGER), target)
-    if column.type == "float":
+    if kind.name == "float":
         result = _with_mask(trimmed, pc.match_substring_regex(trimmed, FLOAT), target)
         overflow = pc.fill_null(pc.is_inf(result.values), False)
         return CastResult(pc.if_else(overflow, pa.scalar(None, target), result.values),
                           pc.or_(result.bad, overflow))
-    if column.decimal:
-        precision, scale = column.decimal
+    if kind.is_decimal:
+        precision, scale = kind.precision, kind.scale
         whole = precision - scale
         pattern = rf"^[+-]?\d{{1,{whole}}}(\.\d{{1,{scale}}})?$" if whole else rf"^[+-]?0?\.\d{{1,{scale}}}$"
         return _with_mask(trimmed, pc.match_substring_regex(trimmed, pattern), target)
-    if column.type == "boolean":
+    if kind.name == "boolean":
         lowered = pc.utf8_lower(trimmed)
         ok = pc.or_(pc.is_in(lowered, pa.array(TRUE)), pc.is_in(lowered, pa.array(FALSE)))
         values = pc.if_else(ok, pc.is_in(lowered, pa.array(TRUE)), pa.scalar(None, pa.bool_()))
@@ -96,7 +96,7 @@ def cast_column(text: pa.Array, column: ColumnSpec) -> CastResult:
     # valid if formatting it back gives the same numbers, leading zeros aside.
     if "%f" not in column.format:
         parsed = pc.if_else(_written_as_parsed(parsed, trimmed, column), parsed, pa.scalar(None, parsed.type))
-    values = pc.cast(parsed, target) if column.type == "date" else parsed
+    values = pc.cast(parsed, target) if kind.name == "date" else parsed
     return CastResult(values, pc.and_(pc.is_valid(text), pc.is_null(parsed)))
 
 
@@ -109,7 +109,7 @@ def _written_as_parsed(parsed: pa.Array, text: pa.Array, column: ColumnSpec) -> 
     day, month = pc.day(parsed), pc.month(parsed)
     suspect = pc.or_(pc.and_(pc.less_equal(day, 3), pc.equal(month, 3)),
                      pc.and_(pc.equal(day, 1), pc.is_in(month, AFTER_30_DAY_MONTHS)))
-    if column.type == "timestamp" and "%S" in column.format:
+    if column.column_type.name == "timestamp" and "%S" in column.format:
         suspect = pc.or_(suspect, pc.less_equal(pc.second(parsed), 1))
     suspect = pc.fill_null(suspect, False)
     if not pc.any(suspect).as_py():

@@ -18,35 +18,25 @@ import pyarrow.compute as pc
 from pandera.api.pyarrow.types import PyArrowData
 from pandera.errors import SchemaErrors
 
-from .custom_checks import CUSTOM_CHECKS
+from etl_common.vocabulary import Reason
+
 from .casting import cast_column, check_type
+from .check_factory import build_check
 from .contract import Contract
+from .custom_checks import CUSTOM_CHECKS
 from .report import Report
 
-
+# pandera's reason codes -> ours
 REASONS = {
-    "SERIES_CONTAINS_NULLS": "null_value",
-    "DATAFRAME_CHECK": "check_failed",
-    "WRONG_DATATYPE": "wrong_type",
-    "SERIES_CONTAINS_DUPLICATES": "duplicate_value",
-    "COLUMN_NOT_IN_DATAFRAME": "missing_columns",
+    "SERIES_CONTAINS_NULLS": Reason.NULL_VALUE,
+    "DATAFRAME_CHECK": Reason.CHECK_FAILED,
+    "WRONG_DATATYPE": Reason.WRONG_TYPE,
+    "SERIES_CONTAINS_DUPLICATES": Reason.DUPLICATE_VALUE,
+    "COLUMN_NOT_IN_DATAFRAME": Reason.MISSING_COLUMNS,
 }
 COMMON_DELIMITERS = (",", ";", "\t", "|")
 SPLIT_ROWS = 50_000  # batches from this size on are checked as two halves at once
 HELPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
-
-
-def build_check(name: str, arg: Any) -> pda.Check:
-    """One pandera check from a contract entry: `{ge: 0}`, `{str_length: {min_value: 1}}`, or a
-    named check of custom_checks (`{trimmed: {}}`)."""
-    if name in CUSTOM_CHECKS:
-        if arg not in ({}, None, True):
-            raise ValueError(f"{name} takes no argument; write {name}: {{}}")
-        return pda.Check(CUSTOM_CHECKS[name], name=name, error=name)
-    factory = getattr(pda.Check, name)
-    return factory(**arg) if isinstance(arg, dict) else factory(arg)
-
-
 TYPE_ERROR = "__type_error__"  # a column of the checked table: the row has a value of the wrong type
 
 
@@ -171,7 +161,7 @@ class _Finding:
     order: tuple[int, ...]  # where the check comes in an unsplit batch: sizes, types, unique, pandera
     check: str
     column: str | None
-    reason: str
+    reason: Reason
     positions: list[int | None]  # in the batch; None for a failure of no particular row
     values: list[Any]
 
@@ -237,7 +227,7 @@ class BatchValidator:
             result = cast_column(text, column)
             if pc.any(result.bad).as_py():
                 positions = pc.indices_nonzero(result.bad)
-                findings.append(_Finding((1, index), f"type:{column.type}", column.name, "wrong_type",
+                findings.append(_Finding((1, index), f"type:{column.type}", column.name, Reason.WRONG_TYPE,
                                          _shifted(positions, offset), pc.take(text, positions).to_pylist()))
                 bad_any = result.bad if bad_any is None else pc.or_(bad_any, result.bad)
             typed[column.name] = result.values
@@ -257,7 +247,7 @@ class BatchValidator:
             if (pc.max(sizes).as_py() or 0) <= limit:
                 continue
             positions = pc.indices_nonzero(pc.fill_null(pc.greater(sizes, limit), False))
-            findings.append(_Finding((0, index), "field.max_bytes", name, "field_too_large",
+            findings.append(_Finding((0, index), "field.max_bytes", name, Reason.FIELD_TOO_LARGE,
                                      _shifted(positions, offset),
                                      [f"{size} bytes, over the limit of {limit}"
                                       for size in pc.take(sizes, positions).to_pylist()]))
@@ -271,15 +261,15 @@ class BatchValidator:
             if column.unique:
                 positions = self._seen[column.name].repeats(typed[column.name])
                 if len(positions):
-                    findings.append(_Finding((2, index), "unique", column.name, "duplicate_value",
+                    findings.append(_Finding((2, index), "unique", column.name, Reason.DUPLICATE_VALUE,
                                              _shifted(positions, offset),
                                              pc.take(typed[column.name], positions).to_pylist()))
         for index, (group, seen) in enumerate(self._seen_groups.items(), start=len(self.contract.columns)):
             positions = seen.repeats(_combination(typed, group))
             if len(positions):
                 combinations = zip(*(pc.take(typed[name], positions).to_pylist() for name in group))
-                findings.append(_Finding((2, index), "unique_together", "+".join(group), "duplicate_combination",
-                                         _shifted(positions, offset),
+                findings.append(_Finding((2, index), "unique_together", "+".join(group),
+                                         Reason.DUPLICATE_COMBINATION, _shifted(positions, offset),
                                          [", ".join(f"{n}={v}" for n, v in zip(group, values))
                                           for values in combinations]))
         return findings
@@ -300,14 +290,14 @@ class BatchValidator:
         column = error.column_name or _column_from(error)
         label = _check_label(error)
         output = error.check_output
-        reason = "null_value" if label == NOT_NULL.error else REASONS.get(
-            error.reason_code.name if error.reason_code else "", "check_failed")
+        reason = Reason.NULL_VALUE if label == NOT_NULL.error else REASONS.get(
+            error.reason_code.name if error.reason_code else "", Reason.CHECK_FAILED)
         order = self._pandera_order.get((column, label), (3, len(self.contract.columns)))
         cases = error.failure_cases
         if output is None:
             values = cases.column(0).to_pylist() if isinstance(cases, pa.Table) else [cases]
             return _Finding(order, label, column, reason, [None] * len(values), values)
-        if reason == "null_value" and column is not None:
+        if reason == Reason.NULL_VALUE and column is not None:
             mask = pc.is_valid(table.column(column))
         elif (column, label) in self._builtin and isinstance(cases, pa.Table) and cases.num_columns == 1:
             # pandera's built-in column checks look at one value at a time: a row fails exactly
@@ -330,10 +320,10 @@ class BatchValidator:
 
     def finish(self) -> None:
         if self.contract.min_rows is not None and self.rows < self.contract.min_rows:
-            self.report.add_file("rows.min", "too_few_rows",
+            self.report.add_file("rows.min", Reason.TOO_FEW_ROWS,
                                  f"{self.rows} rows, contract needs at least {self.contract.min_rows}")
         if self.contract.max_rows is not None and self.rows > self.contract.max_rows:
-            self.report.add_file("rows.max", "too_many_rows",
+            self.report.add_file("rows.max", Reason.TOO_MANY_ROWS,
                                  f"{self.rows} rows, contract allows at most {self.contract.max_rows}")
 
 
@@ -350,24 +340,24 @@ def check_header(contract: Contract, header: list[str], report: Report) -> None:
     """Wrong delimiter, missing, unexpected and duplicate columns: problems no row check explains."""
     delimiter = _other_delimiter(contract, header)
     if delimiter:
-        report.add_file("header.delimiter", "wrong_delimiter",
+        report.add_file("header.delimiter", Reason.WRONG_DELIMITER,
                         f"the header is one column {header[0][:100]!r} that {delimiter!r} would split; "
                         f"the contract's delimiter is {contract.dialect.delimiter!r}", line=1)
         return
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
-        report.add("header.duplicates", None, "duplicate_columns", [None] * len(duplicates),
+        report.add("header.duplicates", None, Reason.DUPLICATE_COLUMNS, [None] * len(duplicates),
                    duplicates)
     missing = [c for c in contract.column_names if c not in header]
     if missing:
-        report.add("header.required", None, "missing_columns", [None] * len(missing), missing)
+        report.add("header.required", None, Reason.MISSING_COLUMNS, [None] * len(missing), missing)
     extra = [h for h in header if h not in contract.column_names]
     if extra and not contract.allow_extra_columns:
-        report.add("header.extra", None, "unexpected_columns", [None] * len(extra), extra)
+        report.add("header.extra", None, Reason.UNEXPECTED_COLUMNS, [None] * len(extra), extra)
     present = [h for h in header if h in contract.column_names]
     expected = [c for c in contract.column_names if c in header]
     if contract.ordered and present != expected:
-        report.add("header.order", None, "column_order", [None],
+        report.add("header.order", None, Reason.COLUMN_ORDER, [None],
                    [f"columns are {', '.join(present)}; the contract's order is {', '.join(expected)}"])
 
 

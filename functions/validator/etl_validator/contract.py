@@ -1,7 +1,8 @@
 """Dataset contracts: one YAML file per dataset, loaded into a typed, checked form.
 
 A contract is data, not code: adding a dataset means adding a file. Everything that
-reads it (validator, Glue job, catalog) goes through `Contract` so the types agree.
+reads it (validator, Glue job, catalog) goes through `Contract` so the types agree; the type
+names of each engine come from the one table in `etl_common.column_types`.
 """
 
 from __future__ import annotations
@@ -9,20 +10,20 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-TYPE_PATTERN = re.compile(r"^(integer|float|string|boolean|date|timestamp|decimal\((\d+),\s*(\d+)\))$")
-CHECKS = {
-    "eq", "ne", "gt", "ge", "lt", "le", "in_range", "isin", "notin",
-    "str_matches", "str_contains", "str_startswith", "str_endswith", "str_length",
-}
+from etl_common.column_types import DEFAULT_FORMATS, ColumnType
+from etl_common.messages import JobColumn, JobContract, JobDialect
+
+from .check_factory import CHECK_NAMES, build_check
+
 TOP_LEVEL_FIELDS = {"dataset", "version", "description", "dialect", "columns", "allow_extra_columns",
                     "ordered", "unique_together", "error_threshold",
                     "rows", "parquet", "max_bytes", "max_field_bytes"}
-DEFAULT_FORMATS = {"date": "%Y-%m-%d", "timestamp": "%Y-%m-%dT%H:%M:%S"}
 # Python codec name -> the charset name Spark (Java) reads the staged file with. Only encodings
 # both sides know are allowed, so a file the validator accepts is one the Glue job can read.
 SPARK_CHARSETS = {
@@ -32,8 +33,7 @@ SPARK_CHARSETS = {
 SIZE_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
 SIZE_PATTERN = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|TiB)?$")
 DEFAULT_MAX_FIELD_BYTES = 1 << 20
-GLUE_TYPES = {"integer": "bigint", "float": "double", "string": "string",
-              "boolean": "boolean", "date": "date", "timestamp": "timestamp"}
+COLUMN_FIELDS = {"name", "type", "nullable", "unique", "format", "checks", "description"}
 
 
 class ContractError(ValueError):
@@ -46,6 +46,13 @@ class ContractError(ValueError):
 
 @dataclass(frozen=True)
 class ColumnSpec:
+    """One contract column.
+
+    `type` is the contract's type text (`integer`, `decimal(12,2)`, ...: see column_types);
+    `format` the strptime format of a date or timestamp (the default one when the contract has
+    none); `checks` the contract's `{check: argument}` entries, already known to build.
+    """
+
     name: str
     type: str
     nullable: bool = True
@@ -53,36 +60,55 @@ class ColumnSpec:
     format: str | None = None
     checks: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def decimal(self) -> tuple[int, int] | None:
-        """(precision, scale) for decimal columns."""
-        match = TYPE_PATTERN.match(self.type)
-        return (int(match.group(2)), int(match.group(3))) if match and match.group(2) else None
+    @cached_property
+    def column_type(self) -> ColumnType:
+        """The parsed type; raises ValueError for a type the table does not know."""
+        return ColumnType.parse(self.type)
 
     @property
-    def glue_type(self) -> str:
-        """The Hive/Glue catalog type of the column."""
-        return self.type if self.decimal else GLUE_TYPES[self.type]
+    def decimal(self) -> tuple[int, int] | None:
+        """(precision, scale) of a decimal column, None for any other type."""
+        kind = self.column_type
+        return (kind.precision, kind.scale) if kind.is_decimal else None
+
+    def for_job(self) -> JobColumn:
+        """The column as the Glue job casts and catalogs it."""
+        return JobColumn(name=self.name, type=self.type, spark_type=self.column_type.spark,
+                         glue_type=self.column_type.glue, format=self.format)
 
 
 @dataclass(frozen=True)
 class Dialect:
+    """How the CSV text is written. `encoding` is a Python codec name (one of SPARK_CHARSETS);
+    `null_values` are the field texts read as null (an unquoted empty field is one by default)."""
+
     delimiter: str = ","
     quote_char: str = '"'
     encoding: str = "utf-8"
     header: bool = True
     null_values: tuple[str, ...] = ("",)
 
+    def for_job(self) -> JobDialect:
+        """The dialect as the Glue job reads it: the encoding by its Java charset name."""
+        return JobDialect(delimiter=self.delimiter, quote_char=self.quote_char,
+                          encoding=SPARK_CHARSETS[self.encoding], header=self.header,
+                          null_values=list(self.null_values))
+
 
 @dataclass(frozen=True)
 class ErrorThreshold:
     """How many bad rows a file may have and still go on: its good rows are staged, its bad
-    rows rejected. Both limits hold when both are set."""
+    rows rejected. Both limits hold when both are set.
+
+    `max_rows` is a count of data rows with a failed check; `max_fraction` a fraction (0 to 1,
+    below 1) of the file's data rows.
+    """
 
     max_rows: int | None = None
     max_fraction: float | None = None
 
     def allows(self, bad_rows: int, rows: int) -> bool:
+        """Whether `bad_rows` failed rows out of `rows` data rows are within every limit set."""
         return ((self.max_rows is None or bad_rows <= self.max_rows)
                 and (self.max_fraction is None or bad_rows <= self.max_fraction * rows))
 
@@ -94,6 +120,15 @@ class ErrorThreshold:
 
 @dataclass(frozen=True)
 class Contract:
+    """A dataset's contract, as `parse_contract` builds it from YAML (docs/contracts.md).
+
+    Units: `max_bytes` is bytes of the file's text once decompressed (an object already larger
+    as stored is refused before reading; None: no limit); `max_field_bytes` bytes of one field,
+    as UTF-8; `min_rows`/`max_rows` count data records, header excluded. `error_threshold` None
+    means no bad row is accepted. `partition_by` names columns of the Parquet table,
+    `compression` is its Parquet codec.
+    """
+
     dataset: str
     version: int
     columns: tuple[ColumnSpec, ...]
@@ -114,19 +149,11 @@ class Contract:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def for_job(self) -> dict[str, Any]:
+    def for_job(self) -> JobContract:
         """The part of the contract the Glue job needs, small enough for a state payload."""
-        return {
-            "dataset": self.dataset,
-            "version": self.version,
-            "columns": [{"name": c.name, "type": c.type, "glue_type": c.glue_type,
-                         "format": c.format} for c in self.columns],
-            "dialect": {"delimiter": self.dialect.delimiter, "quote_char": self.dialect.quote_char,
-                        "encoding": SPARK_CHARSETS[self.dialect.encoding], "header": self.dialect.header,
-                        "null_values": list(self.dialect.null_values)},
-            "partition_by": list(self.partition_by),
-            "compression": self.compression,
-        }
+        return JobContract(dataset=self.dataset, version=self.version,
+                           columns=[c.for_job() for c in self.columns], dialect=self.dialect.for_job(),
+                           partition_by=list(self.partition_by), compression=self.compression)
 
 
 def _require(mapping: dict, key: str, kind: type | tuple[type, ...], path: str, where: str) -> Any:
@@ -182,25 +209,19 @@ def _column(raw: Any, index: int, path: str) -> ColumnSpec:
         raise ContractError(path, f"columns[{index}]", "must be a mapping")
     name = _require(raw, "name", str, path, where)
     where = f"columns[{name}]."
-    col_type = _require(raw, "type", str, path, where).strip()
-    match = TYPE_PATTERN.match(col_type)
-    if not match:
-        raise ContractError(path, f"{where}type", f"unknown type {col_type!r}; expected one of "
-                            "integer, float, decimal(p,s), string, boolean, date, timestamp")
-    if match.group(2) and not 0 < int(match.group(3)) <= int(match.group(2)) <= 38:
-        raise ContractError(path, f"{where}type", "decimal needs 0 < scale <= precision <= 38")
+    type_text = _require(raw, "type", str, path, where)
+    try:
+        column_type = ColumnType.parse(type_text)
+    except ValueError as exc:
+        raise ContractError(path, f"{where}type", str(exc)) from exc
     checks = _optional(raw, "checks", dict, {}, path, where)
-    from .custom_checks import CUSTOM_CHECKS
-
-    for name_ in checks:
-        if name_ not in CHECKS | CUSTOM_CHECKS.keys():
-            raise ContractError(path, f"{where}checks.{name_}",
-                                f"unknown check; expected one of {', '.join(sorted(CHECKS | CUSTOM_CHECKS.keys()))}")
-    unknown = set(raw) - {"name", "type", "nullable", "unique", "format", "checks", "description"}
+    for check in checks:
+        if check not in CHECK_NAMES:
+            raise ContractError(path, f"{where}checks.{check}",
+                                f"unknown check; expected one of {', '.join(sorted(CHECK_NAMES))}")
+    unknown = set(raw) - COLUMN_FIELDS
     if unknown:
         raise ContractError(path, f"{where}{sorted(unknown)[0]}", "unknown field")
-    from .checks import build_check  # checks imports this module
-
     for check, arg in checks.items():
         try:
             build_check(check, arg)
@@ -208,10 +229,10 @@ def _column(raw: Any, index: int, path: str) -> ColumnSpec:
             raise ContractError(path, f"{where}checks.{check}", f"invalid argument {arg!r}: {exc}") from exc
     return ColumnSpec(
         name=name,
-        type=col_type,
+        type=column_type.text,
         nullable=_optional(raw, "nullable", bool, True, path, where),
         unique=_optional(raw, "unique", bool, False, path, where),
-        format=_optional(raw, "format", str, DEFAULT_FORMATS.get(col_type), path, where),
+        format=_optional(raw, "format", str, DEFAULT_FORMATS.get(column_type.name), path, where),
         checks=checks,
     )
 
@@ -236,7 +257,8 @@ def _error_threshold(raw: dict, path: str) -> ErrorThreshold | None:
 
 
 def parse_contract(raw: Any, path: str) -> Contract:
-    """Build a Contract from parsed YAML, raising ContractError on the first bad field.
+    """Build a Contract from parsed YAML (`path` only names the file in errors), raising
+    ContractError on the first bad field.
 
     Every check is built once here, so a bad argument fails when the contract loads, not
     on the first file of the dataset.
@@ -297,7 +319,7 @@ def parse_contract(raw: Any, path: str) -> Contract:
 
 
 def load_contract(path: Path) -> Contract:
-    """Read and check one contract file."""
+    """Read and check one contract file; raises ContractError naming the file and the field."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -309,7 +331,8 @@ def load_contract(path: Path) -> Contract:
 
 
 def find_contract(contracts_dir: Path, dataset: str) -> Contract | None:
-    """The contract for a dataset, or None when no file names it."""
+    """The contract for a dataset, or None when no file names it (or the name could leave the
+    folder); raises ContractError when the file does not load."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", dataset) or dataset.startswith("."):
         return None
     for suffix in (".yaml", ".yml"):

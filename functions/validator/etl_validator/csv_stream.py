@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from etl_common.vocabulary import Reason
+
 from .contract import Dialect
 from .errors import UnreadableFile
 from .source import ChunkReader, peek
@@ -67,7 +69,7 @@ def _read_header(prefix: bytes, dialect: Dialect) -> list[str]:
     first = next(csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter,
                             quotechar=dialect.quote_char), None)
     if not first or first == [""]:
-        raise UnreadableFile("empty_file", "the object has no header line")
+        raise UnreadableFile(Reason.EMPTY_FILE, "the object has no header line")
     return [name.strip() for name in first]
 
 
@@ -138,7 +140,7 @@ def _regroup(open_reader: Callable[[], pacsv.CSVStreamingReader], stream: CsvStr
         stream.complete = True
     except pa.ArrowInvalid as exc:
         if "straddling" not in str(exc):
-            raise UnreadableFile("malformed_csv", f"the CSV cannot be parsed: {exc}") from exc
+            raise UnreadableFile(Reason.MALFORMED_CSV, f"the CSV cannot be parsed: {exc}") from exc
         stream.oversized = True
     if rows:
         yield _combine(pending)

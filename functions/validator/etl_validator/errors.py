@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from etl_common.vocabulary import Reason
+
 
 class UnreadableFile(Exception):
-    """The object is not a CSV this contract can read; `reason` is a stable code for the report."""
+    """The object is not a CSV this contract can read; `reason` is the report's code for it."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
         self.reason = reason

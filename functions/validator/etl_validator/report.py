@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from etl_common.vocabulary import Reason
+
 MAX_CASES = 20
 MAX_VALUE_CHARS = 200
 
@@ -22,7 +24,7 @@ class Failure:
 
     check: str
     column: str | None
-    reason: str
+    reason: Reason
     count: int = 0
     cases: list[dict[str, Any]] = field(default_factory=list)
 
@@ -44,19 +46,19 @@ class Report:
     failed_rows: set[int] = field(default_factory=set)
     file_level: bool = False  # a failure not tied to rows (header, structure, row counts)
 
-    def failure(self, check: str, column: str | None, reason: str) -> Failure:
+    def failure(self, check: str, column: str | None, reason: Reason) -> Failure:
         key = (check, column)
         if key not in self.failures:
             self.failures[key] = Failure(check=check, column=column, reason=reason)
         return self.failures[key]
 
-    def add(self, check: str, column: str | None, reason: str, rows: list[int | None],
+    def add(self, check: str, column: str | None, reason: Reason, rows: list[int | None],
             values: list[Any], lines: list[int | None] | None = None, count: int | None = None) -> None:
         self.failure(check, column, reason).add(rows, values, lines, count)
         self.failed_rows.update(r for r in rows if r is not None)
         self.file_level = self.file_level or None in rows
 
-    def add_file(self, check: str, reason: str, message: str, line: int | None = None) -> None:
+    def add_file(self, check: str, reason: Reason, message: str, line: int | None = None) -> None:
         """A problem with the file as a whole (or a place in it), not with values of a column."""
         self.add(check, None, reason, [None], [message], [line])
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from etl_common.vocabulary import Reason
+
 from .errors import UnreadableFile
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -68,7 +70,7 @@ def text_form(prefix: bytes) -> TextForm:
     if order:
         return TextForm("utf-16", order)
     if b"\x00" in prefix:
-        raise UnreadableFile("not_text", "the object contains NUL bytes: it is binary data, not CSV text")
+        raise UnreadableFile(Reason.NOT_TEXT, "the object contains NUL bytes: it is binary data, not CSV text")
     return TextForm()
 
 
@@ -86,12 +88,12 @@ def codec_for(declared: str, form: TextForm) -> str:
     big-endian, as Spark (Java) reads it in the Glue job, so little-endian needs `utf-16-le`.
     """
     wide = next((w for w in WIDE if declared.startswith(w)), None)
-    mismatch = UnreadableFile("bad_encoding", f"the file is {form} but the contract says {declared}")
+    mismatch = UnreadableFile(Reason.BAD_ENCODING, f"the file is {form} but the contract says {declared}")
     if form.unicode in WIDE or wide:
         if form.unicode != wide or declared not in (wide, f"{wide}-{form.byte_order}"):
             raise mismatch
         if declared == wide and not form.bom and form.byte_order == "le":
-            raise UnreadableFile("bad_encoding", f"the file is {form}; without a byte order mark "
+            raise UnreadableFile(Reason.BAD_ENCODING, f"the file is {form}; without a byte order mark "
                                  f"{wide} means big-endian: declare {wide}-le in the contract")
         return declared if form.bom or declared != wide else f"{wide}-be"
     if form.unicode == "utf-8" and declared != "utf-8":

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from etl_common.vocabulary import Reason
+
 from .errors import UnreadableFile
 from .sniff import GZIP_MAGIC, binary_format, codec_for, text_form
 
@@ -96,10 +98,10 @@ def open_text(chunks: Iterator[bytes], encoding: str, max_bytes: int | None) -> 
         prefix, chunks = peek(_gunzip(chunks, max_bytes), SNIFF_BYTES)
     what = "the object" if compression is None else "the decompressed object"
     if not prefix:
-        raise UnreadableFile("empty_file", f"{what} is empty")
+        raise UnreadableFile(Reason.EMPTY_FILE, f"{what} is empty")
     found = binary_format(prefix)
     if found:
-        raise UnreadableFile("not_text", f"{what} is {found}, not CSV text")
+        raise UnreadableFile(Reason.NOT_TEXT, f"{what} is {found}, not CSV text")
     codec = codec_for(encoding, text_form(prefix))
     return Text(_to_utf8(chunks, codec), codec, compression)
 
@@ -123,11 +125,11 @@ def _gunzip(chunks: Iterator[bytes], max_bytes: int | None) -> Iterator[bytes]:
             while chunk := file.read(CHUNK_BYTES):
                 total += len(chunk)
                 if max_bytes is not None and total > max_bytes:
-                    raise UnreadableFile("file_too_large", f"more than {max_bytes} bytes once "
+                    raise UnreadableFile(Reason.FILE_TOO_LARGE, f"more than {max_bytes} bytes once "
                                          "decompressed, the contract's max_bytes")
                 yield chunk
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise UnreadableFile("bad_gzip", f"the gzip data is corrupt or truncated: {exc}") from exc
+        raise UnreadableFile(Reason.BAD_GZIP, f"the gzip data is corrupt or truncated: {exc}") from exc
 
 
 def _to_utf8(chunks: Iterator[bytes], codec: str) -> Iterator[bytes]:
@@ -153,7 +155,7 @@ def _to_utf8(chunks: Iterator[bytes], codec: str) -> Iterator[bytes]:
         nul = data.find(b"\x00")
         if nul >= 0:
             line = lines + data.count(b"\n", 0, nul) + 1
-            raise UnreadableFile("not_text", f"a NUL byte at line {line}: the object is binary data, "
+            raise UnreadableFile(Reason.NOT_TEXT, f"a NUL byte at line {line}: the object is binary data, "
                                  "not CSV text")
         consumed += len(chunk or b"")
         lines += _newlines(data)
@@ -174,4 +176,4 @@ def _decode_error(exc: UnicodeDecodeError, codec: str, consumed: int, chunk_size
     line = lines + valid.count("\n") + 1
     offset = consumed - pending + exc.start
     bad = exc.object[exc.start:exc.end]
-    return UnreadableFile("bad_encoding", f"not valid {codec}: {bad!r} at byte offset {offset} (line {line})")
+    return UnreadableFile(Reason.BAD_ENCODING, f"not valid {codec}: {bad!r} at byte offset {offset} (line {line})")

@@ -1,53 +1,60 @@
-"""`etl-local contract infer`: draft a contract from a sample file, for a person to review.
+"""Draft a contract from a sample file (`etl-local contract infer`), for a person to review.
 
-pyarrow's CSV type inference (the engine the validator reads with) gives each column a first type;
-the rules below refine it into contract types and checks. Every type is then tried on the sample
-with the validator's own cast (`etl_validator.casting.cast_column`); a column that would not pass
-falls back to `string`. The rules are documented in docs/contracts.md ("Drafting a contract").
+The sample is read the way the validator reads an upload (`source.open_text`: gzip by its magic,
+byte order marks, UTF-16, strict decoding), so the drafted encoding is one the validator accepts.
+pyarrow's CSV type inference (the engine the validator parses with) gives each column a first
+type; the rules below refine it into contract types and checks. Every type is then tried on the
+sample with the validator's own cast (`casting.cast_column`); a column that would not pass falls
+back to `string`. The rules are documented in docs/contracts.md ("Drafting a contract").
 """
 
 from __future__ import annotations
 
-import argparse
-import codecs
 import csv
-import gzip
 import io
 import re
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import yaml
+from etl_common.column_types import DEFAULT_FORMATS, MAX_DECIMAL_PRECISION, ColumnType
+from etl_common.vocabulary import Reason
+
+from .casting import FALSE, TRUE, cast_column
+from .contract import ColumnSpec
+from .errors import UnreadableFile
+from .source import ChunkReader, body_chunks, open_text
+
 DELIMITERS = ",;\t|"
 NULL_TOKENS = ["", "NULL", "null", "NA", "N/A", "None"]
-BOOL_WORDS = {"true", "false", "yes", "no", "t", "f", "y", "n", "0", "1"}
+BOOL_WORDS = frozenset(TRUE + FALSE)
+# Tried in this order; the first the validator's reader decodes the sample with is drafted.
+# 8-bit text that is not UTF-8 is taken as latin-1, which decodes any byte.
+ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "latin-1")
+SNIFF_CHARS = 64 << 10
 FLAG_NAME = re.compile(r"^(is|has|can|should)_|_flag$|^flag_", re.IGNORECASE)
 ID_NAME = re.compile(r"^(?i:id)$|_(?i:id)$|[a-z0-9](Id|ID)$")  # id, order_id, orderId, ORDER_ID
 FIXED_DECIMAL = re.compile(r"^[+-]?(\d+)\.(\d+)$")
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 CODE = re.compile(r"^[A-Z]+$")
+NUMBERS = ("integer", "float", "decimal")
 MAX_SCALE = 4          # decimals only for "money-like" values: at most 4 digits after the point
 MAX_ISIN = 20          # isin only when at most 20 distinct values...
 MAX_ISIN_RATIO = 0.5   # ...and at most one distinct value per two sampled rows
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%Y%m%d",
-                "%d %b %Y", "%b %d %Y"]
+DATE_FORMATS = [DEFAULT_FORMATS["date"], "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y",
+                "%Y%m%d", "%d %b %Y", "%b %d %Y"]
 TIMESTAMP_FORMATS = [
-    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f",
+    DEFAULT_FORMATS["timestamp"], "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ",
     "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
 ]
-
-
-def _validator() -> Any:
-    """etl_validator.casting, from the installed path or the project's functions/validator."""
-    try:
-        from etl_validator import casting
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "validator"))
-        from etl_validator import casting
-    return casting
 
 
 @dataclass
@@ -63,45 +70,37 @@ class Sample:
     null_values: list[str] = field(default_factory=list)
 
 
-def _raw(path: Path) -> tuple[Any, str | None]:
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    return (gzip.open(path, "rb"), "gzip") if magic == b"\x1f\x8b" else (path.open("rb"), None)
+@contextmanager
+def _text(path: Path, encoding: str) -> Iterator[tuple[io.TextIOWrapper, str | None]]:
+    """The file as the validator's reader decodes it with `encoding`, and its compression.
 
-
-def _encoding(prefix: bytes) -> tuple[str, str]:
-    """(contract encoding, Python codec to read with) from the first bytes."""
-    if prefix.startswith(codecs.BOM_UTF8):
-        return "utf-8", "utf-8-sig"
-    if prefix.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(prefix, final=False)
-        return "utf-8", "utf-8"
-    except UnicodeDecodeError:
-        return "latin-1", "latin-1"
+    Raises UnreadableFile, at once or while reading, for text not in `encoding` or not text at all.
+    """
+    with path.open("rb") as raw:
+        text = open_text(body_chunks(raw), encoding, max_bytes=None)
+        yield io.TextIOWrapper(ChunkReader(text.chunks), encoding="utf-8", newline=""), text.compression
 
 
 def read_sample(path: Path, max_rows: int) -> Sample:
-    """Detect the dialect and read the first `max_rows` records as text."""
-    raw, compression = _raw(path)
-    with raw:
-        prefix = raw.read(1 << 20)
-    encoding, codec = _encoding(prefix)
-    rows, skipped = [], 0
-    for attempt in (codec, "latin-1"):
-        raw, _ = _raw(path)
+    """Detect the encoding and dialect and read the first `max_rows` records as text."""
+    failure: UnreadableFile | None = None
+    for encoding in ENCODINGS:
         try:
-            with io.TextIOWrapper(raw, encoding=attempt, newline="") as text:
-                head = text.read(64 << 10)
-                sample = head[:head.rfind("\n") + 1] or head
-                delimiter, quote_char, header = _dialect(sample)
-                text.seek(0)
-                reader = csv.reader(text, delimiter=delimiter, quotechar=quote_char, strict=False)
-                rows = [r for r in _take(reader, max_rows + (1 if header else 0))]
-            break
-        except UnicodeDecodeError:  # a bad byte past the detection window: fall back to latin-1
-            encoding = "latin-1"
+            return _read_sample(path, encoding, max_rows)
+        except UnreadableFile as exc:
+            failure = exc
+            if exc.reason != Reason.BAD_ENCODING:
+                break
+    raise ValueError(f"{path}: {failure}") from failure
+
+
+def _read_sample(path: Path, encoding: str, max_rows: int) -> Sample:
+    with _text(path, encoding) as (text, _):
+        head = text.read(SNIFF_CHARS)
+    delimiter, quote_char, header = _dialect(head[:head.rfind("\n") + 1] or head)
+    with _text(path, encoding) as (text, compression):
+        reader = csv.reader(text, delimiter=delimiter, quotechar=quote_char, strict=False)
+        rows = list(_take(reader, max_rows + (1 if header else 0)))
     if not rows:
         raise ValueError(f"{path}: no records to infer from")
     if header:
@@ -110,13 +109,13 @@ def read_sample(path: Path, max_rows: int) -> Sample:
     else:
         names = [f"column_{i + 1}" for i in range(len(rows[0]))]
     good = [r for r in rows if len(r) == len(names)]
-    skipped = len(rows) - len(good)
     seen = {v for r in good for v in r if v in NULL_TOKENS}
     nulls = [""] + [t for t in NULL_TOKENS[1:] if t in seen]
-    return Sample(encoding, compression, delimiter, quote_char, header, names, good, skipped, nulls)
+    return Sample(encoding, compression, delimiter, quote_char, header, names, good,
+                  len(rows) - len(good), nulls)
 
 
-def _take(reader: Any, limit: int) -> Any:
+def _take(reader: Iterator[list[str]], limit: int) -> Iterator[list[str]]:
     count = 0
     for record in reader:
         if not record:  # a blank line
@@ -158,8 +157,6 @@ def _names(header: list[str]) -> list[str]:
 
 def _arrow_types(sample: Sample) -> list[Any]:
     """pyarrow's inferred type per column, nulls already turned into empty fields."""
-    import pyarrow.csv as pacsv
-
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in sample.rows:
@@ -174,8 +171,6 @@ def _arrow_types(sample: Sample) -> list[Any]:
 
 def infer(path: Path, dataset: str, max_rows: int = 10_000) -> tuple[dict[str, Any], Sample]:
     """The drafted contract (as a plain mapping ready for YAML) and the sample it came from."""
-    import pyarrow as pa
-
     sample = read_sample(path, max_rows)
     types = _arrow_types(sample)
     columns, first_integer = [], True
@@ -205,13 +200,7 @@ def infer(path: Path, dataset: str, max_rows: int = 10_000) -> tuple[dict[str, A
     return contract, sample
 
 
-def _column(name: str, text: Any, arrow_type: Any, sampled: int) -> dict[str, Any]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    casting = _validator()
-    from etl_validator.contract import ColumnSpec
-
+def _column(name: str, text: pa.Array, arrow_type: pa.DataType, sampled: int) -> dict[str, Any]:
     present = pc.drop_null(text)
     stripped = [v.strip() for v in present.to_pylist()]
     distinct = set(present.to_pylist())
@@ -220,7 +209,7 @@ def _column(name: str, text: Any, arrow_type: Any, sampled: int) -> dict[str, An
         """Whether the validator's own cast takes every value in the sample."""
         try:
             return len(present) > 0 and not pc.any(
-                casting.cast_column(text, ColumnSpec(name, kind, format=fmt)).bad).as_py()
+                cast_column(text, ColumnSpec(name, kind, format=fmt)).bad).as_py()
         except (pa.ArrowException, ValueError):
             return False
 
@@ -251,7 +240,7 @@ def _column(name: str, text: Any, arrow_type: Any, sampled: int) -> dict[str, An
         column["format"] = fmt
     column["nullable"] = len(present) < len(text)
     column["_distinct"] = len(present) > 0 and len(distinct) == len(present)
-    column["checks"] = _checks(kind, casting, ColumnSpec(name, kind, format=fmt), text, present, sampled)
+    column["checks"] = _checks(ColumnSpec(name, kind, format=fmt), text, present, sampled)
     return column
 
 
@@ -265,18 +254,16 @@ def _decimal(values: list[str]) -> str | None:
         return None
     whole = max(len(m.group(1).lstrip("0") or "0") for m in matches)
     precision = max(10, whole + 3 + scale)  # room for values 1000 times the largest seen
-    return f"decimal({precision},{scale})" if precision <= 38 else None
+    return ColumnType("decimal", precision, scale).text if precision <= MAX_DECIMAL_PRECISION else None
 
 
-def _checks(kind: str, casting: Any, spec: Any, text: Any, present: Any, sampled: int) -> dict[str, Any]:
-    import pyarrow.compute as pc
-
+def _checks(spec: ColumnSpec, text: pa.Array, present: pa.Array, sampled: int) -> dict[str, Any]:
     checks: dict[str, Any] = {}
-    if kind in ("integer", "float") or kind.startswith("decimal"):
-        low = pc.min(casting.cast_column(text, spec).values).as_py()
+    if spec.column_type.name in NUMBERS:
+        low = pc.min(cast_column(text, spec).values).as_py()
         if low is not None and low >= 0:
             checks["ge"] = 0
-    if kind != "string" or len(present) == 0:
+    if spec.column_type.name != "string" or len(present) == 0:
         return checks
     values = present.to_pylist()
     distinct = sorted(set(values))
@@ -295,8 +282,6 @@ class Flow(dict):
 
 
 def to_yaml(contract: dict[str, Any], source: str, sample: Sample) -> str:
-    import yaml
-
     lines = [(f"# Drafted by etl-local contract infer from {source} ({len(sample.rows)} rows sampled); "
               "review every field before use.")]
     if sample.compression:
@@ -313,32 +298,3 @@ def to_yaml(contract: dict[str, Any], source: str, sample: Sample) -> str:
                      width=100)
     return "\n".join(lines) + "\n" + body
 
-
-def cmd_infer(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    if not path.is_file():
-        sys.exit(f"etl-local: no such file: {path}")
-    if args.output and Path(args.output).exists() and not args.force:
-        sys.exit(f"etl-local: {args.output} exists; use --force to overwrite it")
-    try:
-        contract, sample = infer(path, args.dataset, args.rows)
-    except (ValueError, csv.Error) as exc:
-        sys.exit(f"etl-local: cannot infer a contract: {exc}")
-    text = to_yaml(contract, path.name, sample)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
-def add_parser(sub: Any) -> None:
-    """`contract infer` under the `contract` subcommand's subparsers."""
-    infer_p = sub.add_parser("infer", help="draft a contract (YAML) from a sample file, to review and edit")
-    infer_p.add_argument("file")
-    infer_p.add_argument("--dataset", required=True)
-    infer_p.add_argument("--output", help="write the contract here instead of stdout")
-    infer_p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
-    infer_p.add_argument("--rows", type=int, default=10_000, help="sample at most this many records")
-    infer_p.set_defaults(func=cmd_infer)

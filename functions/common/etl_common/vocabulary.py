@@ -1,0 +1,54 @@
+"""The pipeline's words: how a file ends (`Outcome`) and why it was refused (`Reason`).
+
+Both are stable: subscribers filter SNS messages on the outcome, reports and dashboards match
+on reason codes (docs/report.md). They are `StrEnum`s, so a member is its own JSON string.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """The one outcome each object version ends with (the SNS `outcome` attribute)."""
+
+    PROCESSED = "processed"
+    PROCESSED_WITH_REJECTS = "processed_with_rejects"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+
+
+class Reason(StrEnum):
+    """Why a file, or a value in it, was refused; docs/report.md says what each one means."""
+
+    # file level, roughly in the order the validator meets them
+    UNKNOWN_DATASET = "unknown_dataset"
+    CONTRACT_INVALID = "contract_invalid"
+    FILE_TOO_LARGE = "file_too_large"
+    EMPTY_FILE = "empty_file"
+    BAD_GZIP = "bad_gzip"
+    GZIP_WITHOUT_GZ_SUFFIX = "gzip_without_gz_suffix"
+    NOT_TEXT = "not_text"
+    BAD_ENCODING = "bad_encoding"
+    MALFORMED_CSV = "malformed_csv"
+    WRONG_DELIMITER = "wrong_delimiter"
+    DUPLICATE_COLUMNS = "duplicate_columns"
+    MISSING_COLUMNS = "missing_columns"
+    UNEXPECTED_COLUMNS = "unexpected_columns"
+    COLUMN_ORDER = "column_order"
+    UNCLOSED_QUOTE = "unclosed_quote"
+    RAGGED_ROWS = "ragged_rows"
+    TOO_FEW_ROWS = "too_few_rows"
+    TOO_MANY_ROWS = "too_many_rows"
+    TOO_MANY_BAD_ROWS = "too_many_bad_rows"
+    DUPLICATE_COMBINATION = "duplicate_combination"
+    # row level
+    WRONG_TYPE = "wrong_type"
+    NULL_VALUE = "null_value"
+    DUPLICATE_VALUE = "duplicate_value"
+    CHECK_FAILED = "check_failed"
+    FIELD_TOO_LARGE = "field_too_large"
+    # written by the mover: a pipeline step failed, not the data
+    PIPELINE_ERROR = "pipeline_error"

@@ -1,0 +1,183 @@
+"""Decide what happens to one uploaded object version, write its report, and say so in a `Plan`.
+
+Every key that follows from the decision (where the file goes, its report, its rejects, the
+Parquet output and the Glue job's arguments) is derived here once, from etl_common.layout; the
+state machine only routes on the plan and passes its parts on. The full report goes to S3 beside
+the file because a state's payload is capped at 256 KiB (docs/report.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from etl_common.layout import Upload, parquet_prefix, report_key, s3_uri
+from etl_common.messages import JobArguments, MoveRequest, ObjectVersion, Plan
+from etl_common.vocabulary import Outcome, Reason
+
+from .contract import Contract, ContractError, find_contract
+from .split import Split, split_rows, staged_dialect
+from .storage import Bucket, StoredObject
+from .validation import Reading, read_text, validate
+
+
+class Clock:
+    """Seconds per phase, for the report's `timings`."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[f"{name}_seconds"] = round(time.monotonic() - started, 3)
+
+
+def plan_object(s3: Any, source: ObjectVersion, contracts_dir: Path) -> Plan:
+    """Validate one object version against its dataset's contract (a YAML file in
+    `contracts_dir`), write its report and, within the contract's error threshold, its staged
+    and rejected parts; return the plan for the rest of the pipeline.
+
+    `source.key` is the decoded key; without a `version_id` the latest version is read. Folder
+    and zero-byte markers are ignored (no report). Whatever the object holds, the outcome is a
+    plan with a reason code; only infrastructure faults (S3 errors) raise.
+    """
+    upload = Upload.parse(source.key)
+    if upload.is_folder_marker:
+        return _ignored(source, upload, "folder marker")
+    clock, bucket = Clock(), Bucket(s3, source.bucket)
+    with clock.phase("head"):
+        stored = bucket.head(source)
+    if stored.size == 0 and upload.is_marker_name():
+        return _ignored(stored.version, upload, "zero-byte marker object", size=0)
+    with clock.phase("read_validate"):
+        contract, reading = _validate(stored, upload.dataset, contracts_dir)
+    split = None
+    if contract and _within_threshold(contract, reading):
+        with clock.phase("split"):
+            split = _split(bucket, stored, upload, contract, reading.report.failed_rows)
+
+    with clock.phase("report"):
+        failures = reading.report.to_list()
+        valid = reading.report.ok or split is not None
+        outcome = Outcome.PROCESSED_WITH_REJECTS if split else Outcome.PROCESSED if valid else Outcome.REJECTED
+        report_at = _report_key(upload, valid, split)
+        document = _report(stored, upload, contract, reading, split, outcome, failures)
+    document["timings"] = clock.seconds
+    bucket.put_json(report_at, document)
+    return Plan(
+        source=stored.version, dataset=upload.dataset, outcome=outcome, valid=valid,
+        reason=failures[0]["reason"] if failures else None,
+        message=_describe(failures) if failures else None,
+        size=stored.size, rows=reading.rows, failed_rows=len(reading.report.failed_rows),
+        rejected_rows=split.rows_rejected if split else 0,
+        move=MoveRequest(source=stored.version, target_key=upload.staging_key if valid else upload.error_key,
+                         staged_key=upload.staging_key if split else None),
+        report_key=report_at, report_uri=s3_uri(bucket.name, report_at),
+        rejects_key=upload.rejects_key if split else None,
+        **(_onward(bucket.name, upload, contract, split is not None) if valid else {}),
+    )
+
+
+def _ignored(source: ObjectVersion, upload: Upload, why: str, size: int | None = None) -> Plan:
+    return Plan(source=source, dataset=upload.dataset, outcome=Outcome.IGNORED, ignored=True,
+                message=why, size=size)
+
+
+def _validate(stored: StoredObject, dataset: str, contracts_dir: Path) -> tuple[Contract | None, Reading]:
+    """The dataset's contract and what reading the object against it found; no usable contract
+    is a rejection too."""
+    try:
+        contract = find_contract(contracts_dir, dataset)
+    except ContractError as exc:
+        reading = Reading()
+        reading.report.add_file("contract", Reason.CONTRACT_INVALID, str(exc))
+        return None, reading
+    if contract is None:
+        reading = Reading()
+        reading.report.add_file("file.readable", Reason.UNKNOWN_DATASET,
+                                f"no contract for dataset {dataset!r} in {contracts_dir.name}/")
+        return None, reading
+    return contract, validate(stored, contract)
+
+
+def _within_threshold(contract: Contract, reading: Reading) -> bool:
+    """Only bad rows (no file-level problem), no more than the contract allows, and a good row.
+
+    Over the threshold, the report says so first: that is why the whole file was rejected.
+    """
+    report, threshold = reading.report, contract.error_threshold
+    bad = len(report.failed_rows)
+    if report.ok or threshold is None or report.file_level:
+        return False
+    if threshold.allows(bad, reading.rows) and bad < reading.rows:
+        return True
+    report.add_file("error_threshold", Reason.TOO_MANY_BAD_ROWS,
+                    f"{bad} of {reading.rows} rows failed; the contract's error_threshold allows "
+                    f"{threshold.describe()}")
+    return False
+
+
+def _split(bucket: Bucket, stored: StoredObject, upload: Upload, contract: Contract,
+           failed_rows: set[int]) -> Split:
+    """Good rows streamed to the staging key, bad rows to the rejects key (written once the
+    staged part is complete; neither is left behind when the split fails)."""
+    with bucket.spooled(upload.rejects_key, "text/csv") as rejects, bucket.streamed(upload.staging_key) as staged:
+        return split_rows(read_text(stored, contract).chunks, contract, failed_rows, staged, rejects,
+                          compress=upload.staging_key.endswith(".gz"))
+
+
+def _report_key(upload: Upload, valid: bool, split: Split | None) -> str:
+    """Beside the file's bad data: its rejects when split, the quarantined file when rejected;
+    under reports/ when the whole file goes on."""
+    if split:
+        return report_key(upload.rejects_key)
+    return upload.accepted_report_key if valid else report_key(upload.error_key)
+
+
+def _onward(bucket: str, upload: Upload, contract: Contract, split: bool) -> dict[str, Any]:
+    """The plan's fields for a file that goes on to Parquet; the staged part of a split file is
+    in `staged_dialect`, so that is the dialect the job reads."""
+    parquet_path = s3_uri(bucket, parquet_prefix(upload.dataset))
+    staged = replace(contract, dialect=staged_dialect()) if split else contract
+    job = JobArguments(source_path=s3_uri(bucket, upload.staging_key), output_path=parquet_path,
+                       table=contract.dataset, source_id=upload.source_id, contract=staged.for_job())
+    return {"parquet_path": parquet_path, "source_id": upload.source_id, "job_arguments": job.as_glue()}
+
+
+def _report(stored: StoredObject, upload: Upload, contract: Contract | None, reading: Reading,
+            split: Split | None, outcome: Outcome, failures: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report document (docs/report.md), without its timings."""
+    valid = outcome != Outcome.REJECTED
+    threshold = contract.error_threshold if contract else None
+    return {
+        "dataset": upload.dataset,
+        "contract_version": contract.version if contract else None,
+        "bucket": stored.version.bucket, "key": stored.key, "version_id": stored.version.version_id,
+        "etag": stored.etag, "size": stored.size,
+        "checksum": reading.checksum, "compression": reading.compression, "encoding": reading.encoding,
+        "valid": valid, "outcome": outcome, "rows": reading.rows, "rows_read": reading.rows,
+        "failed_rows": len(reading.report.failed_rows),
+        "error_threshold": {"max_rows": threshold.max_rows, "max_fraction": threshold.max_fraction}
+        if threshold else None,
+        "rows_staged": split.rows_staged if split else reading.rows if valid else 0,
+        "rejects_key": upload.rejects_key if split else None,
+        "failures": failures,
+    }
+
+
+def _describe(failures: list[dict[str, Any]]) -> str:
+    """A short human sentence for notifications: the first few failed checks and their counts."""
+    parts = [f"{f['reason']}{' in ' + f['column'] if f['column'] else ''} ({f['count']})"
+             for f in failures[:5]]
+    more = f" and {len(failures) - 5} more checks" if len(failures) > 5 else ""
+    first_case = failures[0]["cases"][0]["value"] if failures[0]["cases"] else ""
+    detail = f": {first_case}" if failures[0]["column"] is None and first_case else ""
+    return "; ".join(parts) + more + detail
