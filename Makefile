@@ -39,9 +39,11 @@ demo: $(BIN)/etl-local
 test: $(BIN)/etl-local $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov node_modules/.bin/asl-validator
 	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) $(BIN)/python -m pytest -q
 
-# The property test with many more random upload/fault sequences than `make test` runs.
+# The property tests with many more examples than `make test` runs: random upload/fault sequences
+# (EXAMPLES, default 50) and generated uploads through the validator and the Glue job (ONE_READING, default 200).
 soak: $(BIN)/etl-local
-	SOAK_EXAMPLES=$(or $(EXAMPLES),50) $(BIN)/python -m pytest -q tests/workflow/test_property.py
+	SOAK_EXAMPLES=$(or $(EXAMPLES),50) ONE_READING_EXAMPLES=$(or $(ONE_READING),200) \
+	  $(BIN)/python -m pytest -q tests/workflow/test_property.py tests/integration/test_one_reading.py
 
 # Validator throughput and memory vs pandas+pandera and DuckDB (docs/performance.md); not part of test.
 # BENCH_SIZES=0.1 for a quick run (GB, comma-separated; default 1,4), BENCH_REPEATS (default 3).

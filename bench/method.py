@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -46,9 +47,15 @@ class LocalFile:
 
 
 def run_ours(path: Path, contract: Contract) -> tuple[int, dict[str, int]]:
+    """Validation with the staged form written as the file is read, as in the Lambda (to a
+    local file here instead of S3's multipart upload), bad rows to a rejects file."""
+    from etl_validator.staged import StagedWriter
     from etl_validator.validation import validate
 
-    reading = validate(LocalFile(path), contract)
+    with tempfile.TemporaryFile() as staged, tempfile.TemporaryFile() as rejects:
+        writer = StagedWriter(contract, staged, rejects if contract.error_threshold else None, compress=False)
+        reading = validate(LocalFile(path), contract, writer.write)
+        writer.close()
     counts: dict[str, int] = {}
     for failure in reading.report.to_list():
         reason = failure["reason"]
@@ -201,7 +208,7 @@ def run_duckdb(path: Path, contract: Contract) -> tuple[int, dict[str, int]]:
     return int(values[-1]), counts
 
 
-PRELOAD = {"ours": ["etl_validator.validation"],
+PRELOAD = {"ours": ["etl_validator.validation", "etl_validator.staged"],
            "pandas": ["pandas", "pandera.pandas"], "duckdb": ["duckdb"]}
 METHODS = {"ours": run_ours, "pandas": run_pandas, "duckdb": run_duckdb}
 

@@ -18,81 +18,19 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
 
 SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-# Dates and timestamps are parsed with the column's strptime format; other types are cast.
-DATETIME_PARSERS = {"date": F.to_date, "timestamp": F.to_timestamp}
 # Validated files contain no NUL byte, so this token never matches a value: Spark then reports
 # unquoted empty fields as null and quoted ones as "", which is how the validator read them.
 NEVER_IN_DATA = "\u0000"
-UNPARSED = "__unparsed"
 FILE_NUMBER = "[0-9]" * 5
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARTITION_BATCH = 100
-
-# strptime directive -> (Spark pattern alone, fixed-width pattern next to another number).
-# strptime reads 1 or 2 digits for %m, %d, ...; Spark's one-letter forms do too, but two
-# numbers without a separator between them need fixed widths to be told apart.
-NUMERIC_DIRECTIVES = {
-    "Y": ("yyyy", "yyyy"), "y": ("yy", "yy"), "m": ("M", "MM"), "d": ("d", "dd"),
-    "j": ("D", "DDD"), "H": ("H", "HH"), "I": ("h", "hh"), "M": ("m", "mm"), "S": ("s", "ss"),
-    "f": ("SSSSSS", "SSSSSS"),
-}
-# %z: strptime accepts +HHMM, +HH:MM and Z; Spark needs one optional section per form.
-TEXT_DIRECTIVES = {"b": "MMM", "B": "MMMM", "p": "a", "z": "[XXX][XX]", "Z": "z"}
-UNQUOTED_LITERALS = re.compile(r"[^ \-:/.,_]+")
-
-
-def spark_datetime_pattern(strptime_format: str) -> str:
-    """Translate a contract's strptime format into a Spark 3 datetime pattern.
-
-    Spark cannot parse day names (%a, %A), week-based fields or locale formats, so those raise
-    instead of silently producing nulls. Two-digit years (%y) follow Spark's rule (2000-2099).
-    """
-    tokens = _strptime_tokens(strptime_format)
-    pieces = []
-    for index, (kind, text) in enumerate(tokens):
-        if kind == "literal":
-            pieces.append(UNQUOTED_LITERALS.sub(lambda m: "'" + m.group().replace("'", "''") + "'",
-                                                text))
-        elif text in NUMERIC_DIRECTIVES:
-            neighbours = tokens[max(index - 1, 0):index] + tokens[index + 1:index + 2]
-            fixed = any(k == "directive" and t in NUMERIC_DIRECTIVES for k, t in neighbours)
-            pieces.append(NUMERIC_DIRECTIVES[text][fixed])
-        else:
-            pieces.append(TEXT_DIRECTIVES[text])
-    return "".join(pieces)
-
-
-def _strptime_tokens(strptime_format: str) -> list[tuple[str, str]]:
-    """Split a format into ("directive", letter) and ("literal", text) tokens."""
-    tokens: list[tuple[str, str]] = []
-    literal = ""
-    chars = iter(strptime_format)
-    for char in chars:
-        if char != "%":
-            literal += char
-            continue
-        directive = next(chars, "")
-        if directive == "%":
-            literal += "%"
-            continue
-        if directive not in NUMERIC_DIRECTIVES and directive not in TEXT_DIRECTIVES:
-            raise ValueError(f"strptime directive %{directive} in {strptime_format!r} "
-                             "has no Spark datetime pattern equivalent")
-        if literal:
-            tokens.append(("literal", literal))
-            literal = ""
-        tokens.append(("directive", directive))
-    if literal:
-        tokens.append(("literal", literal))
-    return tokens
-
+ERROR_CHARS = 4096
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Job arguments; Glue's own (--JOB_NAME, --TempDir, ...) are ignored rather than rejected."""
@@ -104,7 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--database", required=True)
     parser.add_argument("--table", required=True)
     parser.add_argument("--source_id", required=True, help="deterministic id of the source file")
-    parser.add_argument("--contract", required=True, help="the contract's job part, as JSON")
+    parser.add_argument("--contract_uri", required=True, help="s3:// URI of the contract's job part (JSON)")
     args, _glue_arguments = parser.parse_known_args(argv)
     if not SOURCE_ID.fullmatch(args.source_id):
         parser.error(f"--source_id {args.source_id!r} may hold only letters, digits, '.', '_', '-'")
@@ -112,74 +50,44 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def session() -> SparkSession:
-    """The running session, set so timestamps are read as UTC and stored as Parquet micros.
+    """The running session, set so timestamps are read as UTC and stored as Parquet micros,
+    dates and timestamps are parsed strictly, and dates before 1582-10-15 and timestamps before
+    1900 are written as they are.
 
-    Without this, wall-clock values would shift with the machine's time zone, and Spark's
-    default INT96 timestamps are a legacy encoding.
+    Without this, wall-clock values would shift with the machine's time zone, Spark's default
+    INT96 timestamps are a legacy encoding, and Spark 3 refuses to write ancient datetimes
+    (SparkUpgradeException, WRITE_ANCIENT_DATETIME) unless the rebase mode is set: CORRECTED
+    writes the proleptic Gregorian values Arrow, Athena and the validator use (Spark SQL
+    migration guide, "Upgrading from Spark SQL 3.0 to 3.1"). The time parser policy is pinned
+    too: LEGACY (a cluster or job `--conf` may set it) parses leniently, so 2026-02-30 would
+    silently become 2026-03-02; the default, EXCEPTION, fails such a value with a
+    SparkUpgradeException instead of FAILFAST's malformed-record error.
     """
     spark = SparkSession.builder.getOrCreate()
     spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
+    spark.conf.set("spark.sql.parquet.int96RebaseModeInWrite", "CORRECTED")
     return spark
 
 
-def read_strings(spark: SparkSession, path: str, contract: dict[str, Any]) -> DataFrame:
-    """Every field as text, split exactly as the validator split it.
+def read_staged(spark: SparkSession, path: str, contract: dict[str, Any]) -> DataFrame:
+    """The validator's staged CSV, typed by the schema it was written with: nothing is
+    reinterpreted. One fixed dialect (the contract's `staged` format); the header's names are
+    not read (the columns are the contract's, in its order, named by their catalog names).
+    FAILFAST: a value that does not parse fails the run instead of becoming a null.
 
-    With a header the columns are named by the file (the validator accepts any column order)
-    and all are strings because schema inference stays off; without one the contract's
-    column order is the schema.
+    The null value is a NUL, which a validated file never holds: Spark then reads an unquoted
+    empty field as null and a quoted one as "", as the validator wrote them.
     """
-    dialect = contract["dialect"]
-    reader = spark.read.options(
-        header=dialect["header"], sep=dialect["delimiter"], quote=dialect["quote_char"],
-        escape=dialect["quote_char"], multiLine=True, encoding=dialect["encoding"],
-        nullValue=NEVER_IN_DATA, inferSchema=False, mode="FAILFAST")
-    if not dialect["header"]:
-        reader = reader.schema(StructType([StructField(c["name"], StringType())
-                                           for c in contract["columns"]]))
-    return reader.csv(path)
-
-
-def with_null_tokens(text: Column, null_values: list[str]) -> Column:
-    """Apply the contract's null tokens; an unquoted empty field is null only if "" is one."""
-    value = text if "" in null_values else F.coalesce(text, F.lit(""))
-    tokens = [token for token in null_values if token]
-    return F.when(value.isin(tokens), F.lit(None)).otherwise(value) if tokens else value
-
-
-def typed_value(text: Column, column: dict[str, Any]) -> Column:
-    """Cast one column like the validator did (values trimmed first, except strings).
-
-    The contract gives the Spark type name, so this script, which runs in Glue without the
-    pipeline's code, keeps no type table of its own.
-    """
-    spark_type = column["spark_type"]
-    if spark_type == "string":
-        return text
-    value = F.regexp_replace(text, r"^\s+|\s+$", "")
-    if spark_type in DATETIME_PARSERS:
-        return DATETIME_PARSERS[spark_type](value, spark_datetime_pattern(column["format"]))
-    # Spark's string -> boolean cast accepts exactly true/false/t/f/yes/no/y/n/1/0, any case.
-    return value.cast(spark_type)
-
-
-def typed_frame(strings: DataFrame, contract: dict[str, Any]) -> DataFrame:
-    """The contract's columns, typed, plus UNPARSED: values present but null after the cast.
-
-    The file was validated, so UNPARSED stays 0 unless Spark and the validator disagree on a
-    value; counting it costs nothing and turns silent data loss into a failed run.
-    """
-    by_name = {name.strip(): name for name in strings.columns}
-    null_values = contract["dialect"]["null_values"]
-    typed, unparsed = [], []
-    for column in contract["columns"]:
-        text = with_null_tokens(strings[_quoted(by_name[column["name"]])], null_values)
-        value = typed_value(text, column)
-        typed.append(value.alias(column["name"]))
-        if column["spark_type"] != "string":
-            unparsed.append(F.when(text.isNotNull() & value.isNull(), 1).otherwise(0))
-    return strings.select(*typed, sum(unparsed, F.lit(0)).alias(UNPARSED))
+    staged = contract["staged"]
+    schema = ", ".join(f"{_quoted(c['catalog_name'])} {c['spark_type']}" for c in contract["columns"])
+    return (spark.read.schema(schema)
+            .options(header=True, enforceSchema=True, sep=",", quote='"', escape='"', multiLine=True,
+                     encoding="utf-8", nullValue=NEVER_IN_DATA, mode="FAILFAST",
+                     dateFormat=staged["date_format"], timestampFormat=staged["timestamp_format"])
+            .csv(path))
 
 
 def _quoted(name: str) -> str:
@@ -268,7 +176,7 @@ def _partition_dir(path: Any, depth: int) -> str:
 
 def storage_descriptor(columns: list[dict[str, Any]], location: str) -> dict[str, Any]:
     return {
-        "Columns": [{"Name": c["name"], "Type": c["glue_type"]} for c in columns],
+        "Columns": [{"Name": c["catalog_name"], "Type": c["glue_type"]} for c in columns],
         "Location": location,
         "InputFormat": PARQUET_INPUT,
         "OutputFormat": PARQUET_OUTPUT,
@@ -280,12 +188,12 @@ def storage_descriptor(columns: list[dict[str, Any]], location: str) -> dict[str
 def table_input(table: str, contract: dict[str, Any], location: str) -> dict[str, Any]:
     """The catalog entry: data columns in the files, partition columns in the directory names."""
     partition_by = contract["partition_by"]
-    by_name = {c["name"]: c for c in contract["columns"]}
+    by_name = {c["catalog_name"]: c for c in contract["columns"]}
     return {
         "Name": table,
         "TableType": "EXTERNAL_TABLE",
         "StorageDescriptor": storage_descriptor(
-            [c for c in contract["columns"] if c["name"] not in partition_by], f"{location}/"),
+            [c for c in contract["columns"] if c["catalog_name"] not in partition_by], f"{location}/"),
         "PartitionKeys": [{"Name": name, "Type": by_name[name]["glue_type"]}
                           for name in partition_by],
         "Parameters": {"classification": "parquet", "compression": contract["compression"],
@@ -318,16 +226,60 @@ def register_partitions(glue: Any, database: str, table: dict[str, Any], locatio
             raise RuntimeError(f"could not create partitions: {errors}")
 
 
-def glue_client() -> Any:
+def client(service: str) -> Any:
     """Default credential and endpoint chain, so AWS_ENDPOINT_URL or moto serve it locally."""
-    return boto3.client("glue", region_name=os.environ.get("AWS_REGION")
+    return boto3.client(service, region_name=os.environ.get("AWS_REGION")
                         or os.environ.get("AWS_DEFAULT_REGION"))
 
 
+def read_contract(uri: str) -> dict[str, Any]:
+    """The contract's job part the validator wrote beside the staged file (s3://bucket/key)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+class JobFailed(Exception):
+    """The run's failure with its message clipped to ERROR_CHARS (head and tail, where Spark puts
+    the cause and the mode). Glue reports it as the run's ErrorMessage, which a failed `.sync`
+    task carries into the state machine as its Cause: Step Functions caps a cause at 32,768
+    characters (API Reference, TaskFailedEventDetails) and a state at 256 KiB, and a Spark error
+    can quote a whole malformed record. The full error stays in the job's log."""
+
+
+def clipped(text: str, limit: int = ERROR_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]} ... [{len(text) - 2 * half} characters cut] ... {text[-half:]}"
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the job; print the summary as one JSON line and return it for in-process callers."""
+    """Run the job; print the summary as one JSON line and return it for in-process callers.
+
+    Raises SystemExit for bad arguments (argparse) and JobFailed for anything else."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    contract = json.loads(args.contract)
+    try:
+        return run(args)
+    except Exception as exc:
+        raise JobFailed(clipped(describe(exc))) from exc
+
+
+def describe(exc: BaseException) -> str:
+    """A Java error as its chain of causes, each clipped (Spark quotes a whole malformed record
+    in one of them); the stack traces are in the job's log."""
+    error = getattr(exc, "java_exception", None)
+    if error is None:
+        return f"{type(exc).__name__}: {exc}"
+    causes = []
+    while error is not None and len(causes) < 10:
+        causes.append(clipped(str(error.toString()), ERROR_CHARS // 4))
+        error = error.getCause()
+    return " <- caused by ".join(causes)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Stage to Parquet under deterministic names, then register the table and partitions."""
+    contract = read_contract(args.contract_uri)
     output = args.output_path.rstrip("/")
     location = (args.table_location or args.output_path).rstrip("/")
     partition_by = contract["partition_by"]
@@ -337,19 +289,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     storage.delete(tmp, recursive=True)
 
     observation = Observation()
-    frame = typed_frame(read_strings(spark, args.source_path, contract), contract)
-    observed = frame.observe(observation, F.count(F.lit(1)).alias("rows"),
-                             F.coalesce(F.sum(UNPARSED), F.lit(0)).alias("unparsed"))
-    write_parquet(observed.drop(UNPARSED), tmp, partition_by, contract["compression"])
+    frame = read_staged(spark, args.source_path, contract)
+    observed = frame.observe(observation, F.count(F.lit(1)).alias("rows"))
+    write_parquet(observed, tmp, partition_by, contract["compression"])
     metrics = observation.get
-    if metrics["unparsed"]:
-        storage.delete(tmp, recursive=True)
-        raise ValueError(f"{metrics['unparsed']} values of {args.source_path} did not parse with "
-                         "the contract's types; nothing was written")
 
     files = publish(storage, tmp, output, args.source_id, partition_by, contract["compression"])
     partitions = sorted({f.rsplit("/", 1)[0] for f in files}) if partition_by else []
-    glue = glue_client()
+    glue = client("glue")
     table = table_input(args.table, contract, location)
     register_table(glue, args.database, table)
     register_partitions(glue, args.database, table, location, partitions)

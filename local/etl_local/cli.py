@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from etl_common.layout import event_key, incoming_key, parquet_prefix
+from etl_common.layout import ERROR, REPORTS, STAGING, TRANSFORMED, event_key, incoming_key, parquet_prefix
 
 EXIT = {"processed": 0, "processed_with_rejects": 1, "rejected": 1, "ignored": 0, "duplicate": 0, "failed": 2}
 
@@ -74,9 +74,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         results = stack.run_files(pairs, timeout=args.timeout)
         for result in results:
             print(json.dumps(result, default=str) if args.json else _brief(result), flush=True)
+        if args.output_dir:
+            copied = _keep(stack, Path(args.output_dir))
+            print(f"etl-local: {copied} object(s) the run produced copied to {args.output_dir}", file=sys.stderr)
         return max(EXIT[r["outcome"]] for r in results)
     finally:
         stack.stop()
+
+
+def _keep(stack: Any, folder: Path) -> int:
+    """Copy what the run produced (staged files, Parquet, reports, rejects, quarantined files) out
+    of the local bucket, which goes when the stack stops; keys keep their paths under `folder`."""
+    s3, root = stack.client("s3"), folder.resolve()
+    keys = [o["Key"] for prefix in (STAGING, ERROR, REPORTS, TRANSFORMED)
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]
+    for key in keys:
+        target = (root / key).resolve()
+        if not target.is_relative_to(root):
+            sys.exit(f"etl-local: object key {key!r} would be written outside {folder}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(stack.bucket, key, str(target))
+    return len(keys)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -183,10 +202,10 @@ def cmd_contract_infer(args: argparse.Namespace) -> int:
     if args.output and Path(args.output).exists() and not args.force:
         sys.exit(f"etl-local: {args.output} exists; use --force to overwrite it")
     try:
-        contract, sample = infer(path, args.dataset, args.rows)
+        draft = infer(path, args.dataset, args.rows)
     except (ValueError, csv.Error) as exc:
         sys.exit(f"etl-local: cannot infer a contract: {exc}")
-    text = to_yaml(contract, path.name, sample)
+    text = to_yaml(draft, path.name)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
@@ -208,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--key", help="object key to upload to (default incoming/<dataset>/<file name>)")
     run.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
     run.add_argument("--timeout", type=float, default=300)
+    run.add_argument("--output-dir", help="copy what the run produced (Parquet, reports, rejects, staged and "
+                                          "error objects) here, by key, before the stack stops")
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="run the bundled good and bad samples")
     demo.set_defaults(func=cmd_demo)
@@ -232,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     infer.add_argument("--dataset", required=True)
     infer.add_argument("--output", help="write the contract here instead of stdout")
     infer.add_argument("--force", action="store_true", help="overwrite --output if it exists")
-    infer.add_argument("--rows", type=int, default=10_000, help="sample at most this many records")
+    infer.add_argument("--rows", type=int, default=10_000,
+                       help="infer types from at most this many records (the checks hold for the whole file)")
     infer.set_defaults(func=cmd_contract_infer)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -17,14 +17,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from etl_common.layout import parse_s3_uri
+
 from . import capture
 
 _SPARK_LOCK = threading.Lock()
-
-
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
 
 
 def _digest(path: Path) -> str:
@@ -40,7 +37,7 @@ class GlueRunner:
 
     def _script(self, s3: Any, location: str) -> ModuleType:
         if location not in self._modules:
-            bucket, key = _split(location)
+            bucket, key = parse_s3_uri(location)
             path = self.workdir / "scripts" / Path(key).name
             path.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, key, str(path))
@@ -73,13 +70,14 @@ class GlueRunner:
         mirror = Path(tempfile.mkdtemp(prefix=f"{run_id[:16]}-", dir=self.workdir))
         try:
             args = dict(arguments)
-            source_bucket, source_key = _split(args["--source_path"])
-            # A plain local name: Spark does not decode a percent-encoded file: URI.
-            local_source = mirror / "in" / ("source" + Path(source_key).suffix)
+            source_bucket, source_key = parse_s3_uri(args["--source_path"])
+            # The staged object under its own key, as Spark reads it in S3 (the validator names it
+            # by source id and version: ASCII, no glob characters).
+            local_source = mirror / "in" / source_key
             local_source.parent.mkdir(parents=True)
             s3.download_file(source_bucket, source_key, str(local_source))
             args["--source_path"] = local_source.as_uri()
-            out_bucket, out_prefix = _split(args["--output_path"])
+            out_bucket, out_prefix = parse_s3_uri(args["--output_path"])
             local_out = mirror / "out"
             before = self._download_prefix(s3, out_bucket, out_prefix, local_out)
             args.setdefault("--table_location", arguments["--output_path"])

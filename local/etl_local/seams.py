@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 MOTO_VERSION = "5.2.5"
 NEVER = {"progression": "manual", "times": 10**9}
+PAYLOAD_LIMIT = 262_144  # bytes: Step Functions' input/output quota, UTF-8
+DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 
 _installed = False
 
@@ -36,6 +38,64 @@ def check() -> None:
         raise RuntimeError("moto internal kms.responses.validate_policy moved")
     if not isinstance(getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None), dict):
         raise RuntimeError("moto internal state_task_service_aws_sdk._SERVICE_ERROR_NAMES moved")
+    _check_payload_limit()
+
+
+def _payload_modules() -> list[Any]:
+    """The modules that bound moto's `is_within_size_quota` by name when they imported it."""
+    from moto.stepfunctions.parser import quotas
+    from moto.stepfunctions.parser.asl.component.state import state
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service
+
+    return [quotas, state, state_task_lambda, state_task_service]
+
+
+def _check_payload_limit() -> None:
+    import inspect
+
+    from moto.stepfunctions.parser import quotas
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    if getattr(quotas, "MAX_STATE_SIZE_UTF8_BYTES", None) != PAYLOAD_LIMIT:
+        raise RuntimeError("moto internal parser.quotas.MAX_STATE_SIZE_UTF8_BYTES moved or changed")
+    for module in _payload_modules():
+        if not callable(getattr(module, "is_within_size_quota", None)):
+            raise RuntimeError(f"moto internal {module.__name__}.is_within_size_quota moved")
+    # The state's output is checked once OutputPath is applied, after (outside) its Catch; a task's
+    # connector output inside it. Both through the module-level is_within_size_quota patched here.
+    if "_verify_size_quota" not in inspect.getsource(CommonStateField._eval_body):
+        raise RuntimeError("moto internal CommonStateField._eval_body no longer checks the output size")
+    for owner in (CommonStateField, StateTaskLambda, StateTaskService):
+        if "is_within_size_quota(" not in inspect.getsource(owner._verify_size_quota):
+            raise RuntimeError(f"moto internal {owner.__name__}._verify_size_quota no longer uses is_within_size_quota")
+    for owner, name in [(ErrorEqualsDecl, "_eval_body"), (StepFunctionsParserBackend, "start_execution")]:
+        if not callable(getattr(owner, name, None)):
+            raise RuntimeError(f"moto internal {owner.__name__}.{name} moved")
+    if list(inspect.signature(StepFunctionsParserBackend.start_execution).parameters)[:4] != [
+            "self", "state_machine_arn", "name", "execution_input"]:
+        raise RuntimeError("moto internal StepFunctionsParserBackend.start_execution changed its parameters")
+    if StatesErrorNameType.StatesStatesDataLimitExceeded.to_name() != DATA_LIMIT_EXCEEDED:
+        raise RuntimeError("moto internal StatesErrorNameType.StatesStatesDataLimitExceeded moved")
+    for module in (branches_decl, iteration_worker):
+        if not callable(getattr(module, "CustomErrorName", None)):
+            raise RuntimeError(f"moto internal {module.__name__}.CustomErrorName moved")
+
+
+def payload_bytes(value: Any) -> int:
+    """The size Step Functions counts: the payload as compact JSON, in UTF-8 bytes."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                      default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o))
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
@@ -142,4 +202,84 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
     # Gap: aws-sdk error names come out lower-case (`glue.CrawlerRunningException`), so a
     # Retry on `Glue.CrawlerRunningException` never matches. AWS capitalises the service.
     aws_sdk._SERVICE_ERROR_NAMES.update({"glue": "Glue", "s3": "S3", "sns": "Sns", "sqs": "Sqs"})
+    _install_payload_limit()
     _installed = True
+
+
+def _install_payload_limit() -> None:
+    """Gap: the 256 KiB payload quota is enforced, but not as AWS documents it.
+
+    Quotas (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html, formerly
+    limits.html): "Maximum input or output size for a task, state, or execution: 262,144 bytes of
+    data as a UTF-8 encoded string. This quota affects tasks (activity, Lambda function, or integrated
+    service), state or execution output, and input data when scheduling a task, entering a state, or
+    starting an execution." Error handling
+    (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html): States.ALL
+    "can't catch the States.DataLimitExceeded terminal error type and runtime error types";
+    States.DataLimitExceeded is thrown when a connector's output or a state's output is larger than
+    the quota, or a state's input after Parameters, and "is a terminal error that can't be caught by
+    the States.ALL error type".
+
+    moto 5.2.5 already fails a task whose connector output is too large
+    (StateTaskService/StateTaskLambda._verify_size_quota) and a state whose output is, once
+    ResultSelector, ResultPath and OutputPath are applied (CommonStateField._eval_body ->
+    _verify_size_quota, after and outside the state's Catch). What it gets wrong:
+    - it counts ASCII-escaped JSON with spaces and refuses exactly 262,144 bytes, so payloads AWS
+      takes fail locally (non-ASCII text counts 6 bytes a character: ~44,000 characters is too many);
+    - States.ALL in a Catch or Retry matches States.DataLimitExceeded from a connector's output;
+    - leaving a Parallel branch or Map iteration, the error is re-made as a custom error name, which
+      refuses the `States.` prefix: a Parallel fails with States.Runtime, a Map's States.ALL catches it;
+    - StartExecution takes an input over the quota (the API's input: "Maximum length of 262144").
+    Not emulated: a state's input after Parameters is not checked. Caveat: LocalStack's snapshots
+    recorded on AWS in 2024 show a Lambda task's oversized result caught by States.ALL; this follows
+    the documentation, the stricter reading, so the local stack never hides the failure.
+    """
+    from moto.stepfunctions.exceptions import ValidationException
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    def is_within_size_quota(value: Any) -> bool:
+        return payload_bytes(value) <= PAYLOAD_LIMIT
+
+    for module in _payload_modules():
+        module.is_within_size_quota = is_within_size_quota
+
+    # Terminal: States.ALL neither catches nor retries it; a catcher or retrier naming it still does.
+    data_limit = StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded)
+    original_error_equals = ErrorEqualsDecl._eval_body
+
+    def error_equals(self: Any, env: Any) -> None:
+        if env.stack and env.stack[-1] == data_limit and data_limit not in self.error_names:
+            env.stack.pop()
+            env.stack.append(False)
+            return
+        original_error_equals(self, env)
+
+    ErrorEqualsDecl._eval_body = error_equals
+
+    # A branch or iteration that failed with it fails its Parallel or Map state with it.
+    def branch_error_name(error_name: Any) -> Any:
+        if error_name == DATA_LIMIT_EXCEEDED:
+            return StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded)
+        return original_custom_error_name(error_name=error_name)
+
+    original_custom_error_name = branches_decl.CustomErrorName
+    branches_decl.CustomErrorName = branch_error_name
+    iteration_worker.CustomErrorName = branch_error_name
+
+    original_start_execution = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None,
+                        *args: Any, **kwargs: Any) -> Any:
+        if isinstance(execution_input, str) and len(execution_input.encode("utf-8", "surrogatepass")) > PAYLOAD_LIMIT:
+            raise ValidationException(
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {PAYLOAD_LIMIT}")
+        return original_start_execution(self, state_machine_arn, name, execution_input, *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = start_execution

@@ -29,3 +29,11 @@ def test_seams_pin_matches_pyproject():
     assert seams.MOTO_VERSION == _moto_pin(), (
         f"seams.MOTO_VERSION is {seams.MOTO_VERSION} but pyproject.toml pins moto=={_moto_pin()}: "
         "re-check the patches in local/etl_local/seams.py against that moto, then update both")
+
+
+def test_payload_size_is_counted_as_step_functions_counts_it():
+    from etl_local import seams
+
+    # Compact JSON in UTF-8 bytes, not moto's ASCII-escaped, spaced JSON (15 bytes here).
+    assert seams.payload_bytes({"s": "é"}) == len('{"s":"é"}'.encode("utf-8")) == 10
+    assert seams.PAYLOAD_LIMIT == 256 * 1024

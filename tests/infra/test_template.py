@@ -285,7 +285,7 @@ def test_trigger_pattern_against_events():
     assert _event_pattern_matches(pattern, good), f"the good sample event does not match {pattern}"
     upload = Upload.parse(good["detail"]["object"]["key"])
     quarantined = Quarantined.parse(upload.error_key)
-    written = [upload.staging_key, upload.error_key, upload.accepted_report_key, upload.rejects_key,
+    written = [upload.staged_key("a-version"), upload.error_key, upload.accepted_report_key, upload.rejects_key,
                report_key(upload.error_key), quarantined.history_report_key("20261130T000000Z"),
                parquet_prefix(upload.dataset) + upload.source_id + "-00000.snappy.parquet"]
     for key in written:

@@ -1,46 +1,42 @@
-"""The Glue job end to end in local Spark: a CSV on disk -> Parquet on disk + moto's catalog."""
+"""The Glue job end to end in local Spark: a staged CSV on disk -> Parquet on disk + moto's catalog.
+
+Every staged file is written by the validator's own code (validate + StagedWriter) from a raw
+upload, so these tests read exactly the format the job is given in production and cannot drift
+from it. The job reinterprets nothing: the Parquet values must equal the validator's typed values.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl_validator.contract import parse_contract
-from moto import mock_aws
+from etl_validator.contract import Contract, parse_contract
 from pyspark.sql import SparkSession
 
-from tests.helpers import load_module
+from tests.integration.job_harness import (
+    DATABASE, dataset_rows, job, output_root, parquet_files, read_rows, run_staged, stage, stage_typed,
+    staged_path, typed_rows)
 
-SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "csv_to_parquet.py"
-DATABASE = "lake"
 SOURCE_A = "orders-2026-11-20-ab12cd34ef56"
 SOURCE_B = "orders-2026-11-20-0123456789ab"
-
-
-job = load_module(SCRIPT)
-
-
-def job_contract(raw: dict[str, Any]) -> dict[str, Any]:
-    """A contract as the validator hands it to the job: the job's types come from the real code."""
-    return parse_contract(raw, "test").for_job().model_dump()
+UTC = dt.timezone.utc
 
 
 # order_date and signup_ts use the default formats, which the contract code fills in.
-ORDERS = job_contract({
+ORDERS = parse_contract({
     "dataset": "orders", "version": 1,
     "dialect": {"null_values": ["", "NULL"]},
     "columns": [
         {"name": "order_id", "type": "integer"},
-        {"name": "order_date", "type": "date"},
+        {"name": "order_date", "type": "date", "nullable": False},
         {"name": "ship_date", "type": "date", "format": "%d/%m/%Y"},
         {"name": "amount", "type": "decimal(12,2)"},
         {"name": "signup_ts", "type": "timestamp"},
@@ -49,7 +45,7 @@ ORDERS = job_contract({
         {"name": "email", "type": "string"},
     ],
     "parquet": {"partition_by": ["order_date"], "compression": "snappy"},
-})
+}, "test")
 
 ORDERS_CSV = """\
 order_id,order_date,ship_date,amount,signup_ts,vip,credit_limit,email
@@ -64,12 +60,12 @@ CUSTOMERS_RAW: dict[str, Any] = {
     "columns": [
         {"name": "customer_id", "type": "integer"},
         {"name": "name", "type": "string"},
-        {"name": "country", "type": "string"},
+        {"name": "country", "type": "string", "nullable": False},
         {"name": "vip", "type": "boolean"},
     ],
     "parquet": {"partition_by": ["country"], "compression": "zstd"},
 }
-CUSTOMERS = job_contract(CUSTOMERS_RAW)
+CUSTOMERS = parse_contract(CUSTOMERS_RAW, "test")
 
 # Columns in another order than the contract's, as the validator allows.
 CUSTOMERS_CSV = (
@@ -80,67 +76,18 @@ CUSTOMERS_CSV = (
 )
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    """One small local session for the module; the job's getOrCreate picks it up."""
-    session = (SparkSession.builder.master("local[2]").appName("test_glue_job")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.ui.enabled", "false")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-@pytest.fixture
-def glue(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto's in-process Glue with an empty database, reached through the default client chain."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_GLUE", "AWS_PROFILE", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    with mock_aws():
-        client = boto3.client("glue", region_name="us-east-1")
-        client.create_database(DatabaseInput={"Name": DATABASE})
-        yield client
-
-
-def run_job(tmp_path: Path, csv_text: str, *, source_id: str = SOURCE_A,
-            contract: dict[str, Any] = ORDERS) -> dict[str, Any]:
-    """Stage a CSV under tmp_path and run the job on it the way Glue would call it."""
-    dataset = contract["dataset"]
-    source = tmp_path / "staging" / dataset / f"{source_id}.csv"
-    source.parent.mkdir(parents=True, exist_ok=True)
-    source.write_text(csv_text, encoding="utf-8")
-    return job.main([
-        "--JOB_NAME", "csv_to_parquet", "--JOB_RUN_ID", "jr_1",
-        "--source_path", source.as_uri(),
-        "--output_path", output_root(tmp_path, dataset).as_uri() + "/",
-        "--table_location", f"s3://bucket/transformed/{dataset}/",
-        "--database", DATABASE, "--table", dataset, "--source_id", source_id,
-        "--contract", json.dumps(contract),
-        "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://bucket/tmp/",
-    ])
-
-
-def output_root(tmp_path: Path, dataset: str) -> Path:
-    return tmp_path / "transformed" / dataset
-
-
-def parquet_files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet"))
-
-
-def read_rows(root: Path) -> list[dict[str, Any]]:
-    rows = [row for path in root.rglob("*.parquet") for row in pq.read_table(path).to_pylist()]
-    return sorted(rows, key=lambda row: next(iter(row.values())))
+def run_job(tmp_path: Path, raw: str | bytes, *, source_id: str = SOURCE_A,
+            contract: Contract = ORDERS, compress: bool = False) -> dict[str, Any]:
+    """Validate and stage a raw upload under tmp_path, then run the job on the staged file."""
+    staged = stage(contract, raw, staged_path(tmp_path, contract, source_id, compress=compress),
+                   compress=compress)
+    return run_staged(tmp_path, staged.path, source_id=source_id, contract=contract)
 
 
 def test_orders_are_written_typed_partitioned_and_cataloged(
         spark: SparkSession, glue: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    summary = run_job(tmp_path, ORDERS_CSV)
+    staged = stage(ORDERS, ORDERS_CSV, staged_path(tmp_path, ORDERS, SOURCE_A))
+    summary = run_staged(tmp_path, staged.path, source_id=SOURCE_A, contract=ORDERS)
 
     root = output_root(tmp_path, "orders")
     files = [f"order_date=2026-11-20/{SOURCE_A}-00000.snappy.parquet",
@@ -161,20 +108,21 @@ def test_orders_are_written_typed_partitioned_and_cataloged(
         ("credit_limit", pa.float64()), ("email", pa.string())]
     assert pq.ParquetFile(root / files[0]).metadata.row_group(0).column(0).compression == "SNAPPY"
 
-    utc = dt.timezone.utc
     assert read_rows(root) == [
         {"order_id": 1001, "ship_date": dt.date(2026, 11, 21), "amount": Decimal("129.90"),
-         "signup_ts": dt.datetime(2025, 1, 3, 9, 15, tzinfo=utc), "vip": True,
+         "signup_ts": dt.datetime(2025, 1, 3, 9, 15, tzinfo=UTC), "vip": True,
          "credit_limit": 1500.5, "email": "ana@example.com"},
-        # NULL and an unquoted empty field are null tokens; a quoted "" stays a string, as in
-        # the validator. Values are trimmed before casting, and 1/12/2026 needs no zero padding.
+        # The validator read NULL and an unquoted empty field as nulls, a quoted "" as a string,
+        # trimmed values before casting and took 1/12/2026 without zero padding: its staged
+        # file carries those values, which the job writes as they are.
         {"order_id": 1002, "ship_date": None, "amount": Decimal("15.00"),
-         "signup_ts": dt.datetime(2024, 6, 11, 18, 2, 41, tzinfo=utc), "vip": False,
+         "signup_ts": dt.datetime(2024, 6, 11, 18, 2, 41, tzinfo=UTC), "vip": False,
          "credit_limit": None, "email": None},
         {"order_id": 1003, "ship_date": dt.date(2026, 12, 1), "amount": Decimal("980.25"),
-         "signup_ts": dt.datetime(2023, 2, 28, 7, 0, tzinfo=utc), "vip": True,
+         "signup_ts": dt.datetime(2023, 2, 28, 7, 0, tzinfo=UTC), "vip": True,
          "credit_limit": None, "email": ""},
     ]
+    assert dataset_rows(root, ORDERS) == typed_rows(staged.typed)
 
     table = glue.get_table(DatabaseName=DATABASE, Name="orders")["Table"]
     descriptor = table["StorageDescriptor"]
@@ -191,6 +139,7 @@ def test_orders_are_written_typed_partitioned_and_cataloged(
     assert table["TableType"] == "EXTERNAL_TABLE"
     assert table["Parameters"]["classification"] == "parquet"
     assert table["Parameters"]["compression"] == "snappy"
+    assert table["Parameters"]["contract_version"] == "1"
 
     partitions = glue.get_partitions(DatabaseName=DATABASE, TableName="orders")["Partitions"]
     assert sorted((p["Values"], p["StorageDescriptor"]["Location"]) for p in partitions) == [
@@ -212,6 +161,7 @@ def test_rerun_replaces_the_sources_files(spark: SparkSession, glue: Any, tmp_pa
     third = run_job(tmp_path, "\n".join(ORDERS_CSV.splitlines()[:3]) + "\n")
     assert third["files"] == [f"order_date=2026-11-20/{SOURCE_A}-00000.snappy.parquet"]
     assert parquet_files(root) == third["files"]
+    assert [row["order_id"] for row in read_rows(root)] == [1001, 1002]
 
 
 def test_sources_sharing_a_partition_keep_their_own_files(
@@ -246,11 +196,12 @@ def test_semicolons_quotes_and_newlines_inside_fields(
     table = glue.get_table(DatabaseName=DATABASE, Name="customers")["Table"]
     assert table["PartitionKeys"] == [{"Name": "country", "Type": "string"}]
     assert table["Parameters"]["compression"] == "zstd"
+    assert table["Parameters"]["contract_version"] == "2"
 
 
 def test_unpartitioned_headerless_file(spark: SparkSession, glue: Any, tmp_path: Path) -> None:
-    contract = job_contract({**CUSTOMERS_RAW, "parquet": {"compression": "none"},
-                             "dialect": {"header": False, "delimiter": "|"}})
+    contract = parse_contract({**CUSTOMERS_RAW, "parquet": {"compression": "none"},
+                               "dialect": {"header": False, "delimiter": "|"}}, "test")
     summary = run_job(tmp_path, "1|Ana|BR|yes\n2||PT|no\n", source_id="customers-plain",
                       contract=contract)
 
@@ -264,14 +215,278 @@ def test_unpartitioned_headerless_file(spark: SparkSession, glue: Any, tmp_path:
     assert glue.get_partitions(DatabaseName=DATABASE, TableName="customers")["Partitions"] == []
 
 
-def test_values_spark_cannot_parse_fail_the_run_before_publishing(
+def test_a_gzipped_upload_is_staged_gzipped_and_read(
         spark: SparkSession, glue: Any, tmp_path: Path) -> None:
-    run_job(tmp_path, ORDERS_CSV)
-    bad = ORDERS_CSV.replace("1001,", "x1001,")
+    summary = run_job(tmp_path, ORDERS_CSV, compress=True)
 
-    with pytest.raises(ValueError, match="1 values .* did not parse"):
-        run_job(tmp_path, bad)
+    assert gzip.decompress(staged_path(tmp_path, ORDERS, SOURCE_A, compress=True).read_bytes())
+    assert summary["rows"] == 3
+    assert [row["order_id"] for row in read_rows(output_root(tmp_path, "orders"))] == [1001, 1002, 1003]
 
+
+def test_the_validators_typed_values_reach_parquet_unchanged(
+        spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    """Whatever the upload's dialect, null tokens and datetime formats, the job writes the values
+    the validator typed (CheckedBatch.typed), because it reads them from the staged file."""
+    contract = parse_contract({
+        "dataset": "visits", "version": 3,
+        "dialect": {"delimiter": ";", "null_values": ["NA", "-"], "encoding": "cp1252"},
+        "columns": [
+            {"name": "visit_id", "type": "integer"},
+            {"name": "day", "type": "date", "format": "%d/%m/%Y", "nullable": False},
+            {"name": "at", "type": "timestamp", "format": "%d.%m.%Y %H:%M:%S"},
+            {"name": "seen", "type": "timestamp", "format": "%m/%d/%y %I:%M %p"},
+            {"name": "fee", "type": "decimal(10,3)"},
+            {"name": "ratio", "type": "float"},
+            {"name": "member", "type": "boolean"},
+            {"name": "note", "type": "string"},
+        ],
+        "parquet": {"partition_by": ["day"], "compression": "gzip"},
+    }, "test")
+    raw = ("visit_id;day;at;seen;fee;ratio;member;note\n"
+           "1;5/1/2026;05.01.2026 13:04:05;01/05/26 01:04 PM;-1.5;1e-7;Y;Café NA\n"
+           "2;31/12/1999;NA;12/31/99 11:59 PM;NA;-;no;NA\n"
+           "3;05/01/2026;01.01.1970 00:00:00;-;0.001;2.5E+10;1;\"\"\n"
+           "4;29/02/2024;29.02.2024 23:59:59;02/29/24 12:00 AM;  7 ;-0.0;F;\"  \"\n"
+           ).encode("cp1252")
+    staged = stage(contract, raw, staged_path(tmp_path, contract, "visits-1"))
+
+    summary = run_staged(tmp_path, staged.path, source_id="visits-1", contract=contract)
+
+    root = output_root(tmp_path, "visits")
+    assert summary["rows"] == 4
+    assert summary["partitions"] == ["day=1999-12-31", "day=2024-02-29", "day=2026-01-05"]
+    assert dataset_rows(root, contract) == typed_rows(staged.typed)
+    by_id = {row["visit_id"]: row for row in dataset_rows(root, contract)}
+    assert by_id[1] == {
+        "visit_id": 1, "day": dt.date(2026, 1, 5), "at": dt.datetime(2026, 1, 5, 13, 4, 5),
+        "seen": dt.datetime(2026, 1, 5, 13, 4), "fee": Decimal("-1.500"), "ratio": 1e-7,
+        "member": True, "note": "Café NA"}
+    assert by_id[2] == {
+        "visit_id": 2, "day": dt.date(1999, 12, 31), "at": None,
+        "seen": dt.datetime(1999, 12, 31, 23, 59), "fee": None, "ratio": None, "member": False,
+        "note": None}
+    assert (by_id[3]["at"], by_id[3]["seen"], by_id[3]["note"]) == (
+        dt.datetime(1970, 1, 1), None, "")
+    assert (by_id[4]["fee"], by_id[4]["note"]) == (Decimal("7.000"), "  ")
+    assert str(by_id[4]["ratio"]) == "-0.0"
+
+
+def test_line_breaks_inside_a_quoted_value_survive(
+        spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    """CR LF, LF and a lone CR inside a string reach Parquet as they were uploaded, whatever the
+    upload's own line endings."""
+    contract = parse_contract({
+        "dataset": "notes", "columns": [{"name": "id", "type": "integer"},
+                                        {"name": "text", "type": "string"}],
+        "parquet": {"compression": "none"}}, "test")
+    raw = ('id,text\r\n'
+           '1,"first\r\nsecond"\r\n'
+           '2,"a\nb"\r\n'
+           '3,"c\rd"\r\n'
+           '4,"\r\n"\r\n'
+           '5,"ends with CR LF\r\n\r\n"\r\n')
+    staged = stage(contract, raw, staged_path(tmp_path, contract, "notes-1"))
+
+    run_staged(tmp_path, staged.path, source_id="notes-1", contract=contract)
+
+    root = output_root(tmp_path, "notes")
+    assert read_rows(root) == [
+        {"id": 1, "text": "first\r\nsecond"}, {"id": 2, "text": "a\nb"}, {"id": 3, "text": "c\rd"},
+        {"id": 4, "text": "\r\n"}, {"id": 5, "text": "ends with CR LF\r\n\r\n"}]
+    assert dataset_rows(root, contract) == typed_rows(staged.typed)
+
+
+def test_a_quoted_empty_string_stays_empty_and_a_null_stays_null(
+        spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    contract = parse_contract({
+        "dataset": "names", "columns": [{"name": "id", "type": "integer"},
+                                        {"name": "name", "type": "string"},
+                                        {"name": "score", "type": "float"}],
+        "parquet": {"compression": "none"}}, "test")
+    raw = 'id,name,score\n1,"",\n2,,\n3," ",1\n4,"""",2\n5,\\N,3\n'
+    staged = stage(contract, raw, staged_path(tmp_path, contract, "names-1"))
+    assert staged.typed.column("name").to_pylist() == ["", None, " ", '"', "\\N"]
+
+    run_staged(tmp_path, staged.path, source_id="names-1", contract=contract)
+
+    assert read_rows(output_root(tmp_path, "names")) == [
+        {"id": 1, "name": "", "score": None}, {"id": 2, "name": None, "score": None},
+        {"id": 3, "name": " ", "score": 1.0}, {"id": 4, "name": '"', "score": 2.0},
+        {"id": 5, "name": "\\N", "score": 3.0}]
+
+
+def test_ancient_dates_and_timestamps_are_written_as_they_are(
+        spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    """Dates before the Gregorian switch (1582-10-15) and timestamps before 1900 are written in
+    the proleptic Gregorian calendar the validator uses, not rebased or refused."""
+    contract = parse_contract({
+        "dataset": "history", "columns": [{"name": "id", "type": "integer"},
+                                          {"name": "day", "type": "date", "nullable": False},
+                                          {"name": "at", "type": "timestamp"}],
+        "parquet": {"partition_by": ["day"], "compression": "snappy"}}, "test")
+    raw = ("id,day,at\n"
+           "1,0001-01-01,1899-12-30T00:00:00\n"
+           "2,1582-10-10,0001-01-01T00:00:00\n"
+           "3,1899-12-30,1582-10-04T23:59:59\n"
+           "4,9999-12-31,9999-12-31T23:59:59\n")
+    staged = stage(contract, raw, staged_path(tmp_path, contract, "history-1"))
+
+    summary = run_staged(tmp_path, staged.path, source_id="history-1", contract=contract)
+
+    root = output_root(tmp_path, "history")
+    assert summary["partitions"] == ["day=0001-01-01", "day=1582-10-10", "day=1899-12-30",
+                                     "day=9999-12-31"]
+    assert read_rows(root) == [
+        {"id": 1, "at": dt.datetime(1899, 12, 30, tzinfo=UTC)},
+        {"id": 2, "at": dt.datetime(1, 1, 1, tzinfo=UTC)},
+        {"id": 3, "at": dt.datetime(1582, 10, 4, 23, 59, 59, tzinfo=UTC)},
+        {"id": 4, "at": dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)}]
+    assert dataset_rows(root, contract) == typed_rows(staged.typed)
+    # A date column that is not a partition key is stored in the file: the same holds there.
+    plain = parse_contract({"dataset": "history2", "parquet": {"compression": "none"},
+                            "columns": [{"name": "id", "type": "integer"},
+                                        {"name": "day", "type": "date"}]}, "test")
+    staged = stage(plain, "id,day\n1,0001-01-01\n2,1582-10-10\n",
+                   staged_path(tmp_path, plain, "history2-1"))
+    run_staged(tmp_path, staged.path, source_id="history2-1", contract=plain)
+    assert read_rows(output_root(tmp_path, "history2")) == [
+        {"id": 1, "day": dt.date(1, 1, 1)}, {"id": 2, "day": dt.date(1582, 10, 10)}]
+
+
+def test_microseconds_survive(spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    contract = parse_contract({
+        "dataset": "ticks", "columns": [{"name": "id", "type": "integer"},
+                                        {"name": "at", "type": "timestamp"}],
+        "parquet": {"compression": "none"}}, "test")
+    values = [dt.datetime(2025, 1, 3, 9, 15, 0, 123456), dt.datetime(1, 1, 1, 0, 0, 0, 1),
+              dt.datetime(9999, 12, 31, 23, 59, 59, 999999), dt.datetime(1899, 12, 30, 0, 0, 0, 500000),
+              dt.datetime(1970, 1, 1, 0, 0, 0, 10)]
+    typed = pa.table({"id": pa.array(range(len(values)), pa.int64()),
+                      "at": pa.array(values, pa.timestamp("us"))})
+    staged = stage_typed(contract, typed, staged_path(tmp_path, contract, "ticks-1"))
+    assert '"2025-01-03 09:15:00.123456"' in staged.path.read_text(encoding="utf-8")
+
+    run_staged(tmp_path, staged.path, source_id="ticks-1", contract=contract)
+
+    root = output_root(tmp_path, "ticks")
+    assert [row["at"] for row in read_rows(root)] == [v.replace(tzinfo=UTC) for v in values]
+    assert dataset_rows(root, contract) == typed_rows(typed)
+
+
+def test_decimal_38_2_extremes_are_exact(spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    """decimal(38,2) to its last digit; also small decimals, which Arrow writes in scientific
+    notation ("1E-10", "-1.000E-7"), and float extremes ("5e-324")."""
+    contract = parse_contract({
+        "dataset": "ledger", "columns": [{"name": "id", "type": "integer"},
+                                         {"name": "amount", "type": "decimal(38,2)"},
+                                         {"name": "rate", "type": "decimal(38,10)"},
+                                         {"name": "ratio", "type": "float"}],
+        "parquet": {"compression": "snappy"}}, "test")
+    rows = [("999999999999999999999999999999999999.99", "9999999999999999999999999999.9999999999",
+             "1.7976931348623157e308"),
+            ("-999999999999999999999999999999999999.99", "-9999999999999999999999999999.9999999999",
+             "-1.7976931348623157e308"),
+            ("0.01", "0.0000000001", "5e-324"),
+            ("-0.01", "-0.0000001", "-2.2250738585072014e-308"),
+            ("0.00", "0", "1e-7"),
+            ("123456789012345678901234567890123456.78", "0.0000010000", "0.1"),
+            ("1", "1", "1e22"),
+            ("-2.5", "-0.5", "-0.0")]
+    raw = "id,amount,rate,ratio\n" + "".join(f"{i},{','.join(row)}\n" for i, row in enumerate(rows))
+    staged = stage(contract, raw, staged_path(tmp_path, contract, "ledger-1"))
+    assert "E-10" in staged.path.read_text(encoding="utf-8")  # the notation this test is about
+
+    run_staged(tmp_path, staged.path, source_id="ledger-1", contract=contract)
+
+    root = output_root(tmp_path, "ledger")
+    schema = pq.read_schema(root / "ledger-1-00000.snappy.parquet")
+    assert (schema.field("amount").type, schema.field("rate").type) == (
+        pa.decimal128(38, 2), pa.decimal128(38, 10))
+    written = read_rows(root)
+    assert [str(row["amount"]) for row in written] == [
+        "999999999999999999999999999999999999.99", "-999999999999999999999999999999999999.99",
+        "0.01", "-0.01", "0.00", "123456789012345678901234567890123456.78", "1.00", "-2.50"]
+    assert [f"{row['rate']:f}" for row in written] == [
+        "9999999999999999999999999999.9999999999", "-9999999999999999999999999999.9999999999",
+        "0.0000000001", "-0.0000001000", "0.0000000000", "0.0000010000", "1.0000000000",
+        "-0.5000000000"]
+    assert [repr(row["ratio"]) for row in written] == [
+        "1.7976931348623157e+308", "-1.7976931348623157e+308", "5e-324",
+        "-2.2250738585072014e-308", "1e-07", "0.1", "1e+22", "-0.0"]
+    assert dataset_rows(root, contract) == typed_rows(staged.typed)
+
+
+@pytest.mark.parametrize(("good", "bad"), [
+    ('"1001"', '"x1001"'),                                          # bigint
+    ('"2026-11-21"', '"2026-02-30"'),                               # date that does not exist
+    ('"2026-11-21"', '"21/11/2026"'),                               # date in another pattern
+    ('"2025-01-03 09:15:00.000000"', '"2025-01-03T09:15:00"'),      # timestamp in another pattern
+    ('"129.90"', '"12345678901.00"'),                               # too many digits for (12,2)
+    ('"true"', '"yes"'),                                            # boolean Spark does not read
+    ('"1500.5"', '"1,500.5"'),                                      # double
+])
+def test_a_value_that_does_not_parse_fails_the_run_and_writes_nothing(
+        spark: SparkSession, glue: Any, tmp_path: Path, good: str, bad: str) -> None:
+    """FAILFAST: a staged value that is not of its column's type fails the run instead of
+    becoming a null; the source's published files stay as they were."""
+    first = run_job(tmp_path, ORDERS_CSV)
     root = output_root(tmp_path, "orders")
-    assert len(parquet_files(root)) == 2
+    before = {name: (root / name).read_bytes() for name in parquet_files(root)}
+    path = staged_path(tmp_path, ORDERS, SOURCE_A)
+    text = path.read_text(encoding="utf-8")
+    assert text.count(good) >= 1
+    path.write_text(text.replace(good, bad, 1), encoding="utf-8")
+
+    with pytest.raises(Exception, match="Parse Mode: FAILFAST"):
+        run_staged(tmp_path, path, source_id=SOURCE_A, contract=ORDERS)
+
+    assert parquet_files(root) == first["files"]
+    assert {name: (root / name).read_bytes() for name in parquet_files(root)} == before
     assert not (root / "_tmp" / SOURCE_A).exists()
+
+
+def test_a_legacy_time_parser_policy_changes_nothing(
+        spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    """With spark.sql.legacy.timeParserPolicy=LEGACY (a cluster or `--conf` may set it) Spark
+    parses dates leniently, 2026-02-30 silently becoming 2026-03-02: the job pins its own policy."""
+    contract = parse_contract({
+        "dataset": "legacy", "columns": [{"name": "id", "type": "integer"},
+                                         {"name": "day", "type": "date"},
+                                         {"name": "at", "type": "timestamp"}],
+        "parquet": {"compression": "none"}}, "test")
+    raw = "id,day,at\n1,0001-01-01,0001-01-01T00:00:00\n2,2026-02-28,1899-12-30T00:00:00\n"
+    staged = stage(contract, raw, staged_path(tmp_path, contract, "legacy-1"))
+    spark.conf.set("spark.sql.legacy.timeParserPolicy", "LEGACY")
+    try:
+        run_staged(tmp_path, staged.path, source_id="legacy-1", contract=contract)
+        root = output_root(tmp_path, "legacy")
+        assert read_rows(root) == [
+            {"id": 1, "day": dt.date(1, 1, 1), "at": dt.datetime(1, 1, 1, tzinfo=UTC)},
+            {"id": 2, "day": dt.date(2026, 2, 28), "at": dt.datetime(1899, 12, 30, tzinfo=UTC)}]
+
+        text = staged.path.read_text(encoding="utf-8")
+        staged.path.write_text(text.replace('"2026-02-28"', '"2026-02-30"'), encoding="utf-8")
+        spark.conf.set("spark.sql.legacy.timeParserPolicy", "LEGACY")
+        with pytest.raises(Exception, match="Parse Mode: FAILFAST"):
+            run_staged(tmp_path, staged.path, source_id="legacy-1", contract=contract)
+        assert read_rows(root)[1]["day"] == dt.date(2026, 2, 28)
+    finally:
+        spark.conf.unset("spark.sql.legacy.timeParserPolicy")
+
+
+def test_a_huge_error_is_clipped_to_what_a_state_can_carry(
+        spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    """A malformed 1 MB value makes Spark quote the whole record: the run's error keeps its head and
+    tail (the cause and the parse mode) in ERROR_CHARS, so the failed task's Cause stays small."""
+    contract = parse_contract({"dataset": "notes", "columns": [{"name": "id", "type": "integer"},
+                                                               {"name": "note", "type": "string"}],
+                               "parquet": {"compression": "none"}}, "test")
+    staged = stage(contract, "id,note\n1,short\n", staged_path(tmp_path, contract, "notes-1"))
+    staged.path.write_text('"id","note"\n"' + "9" * (1 << 20) + '","x"\n', encoding="utf-8")
+
+    with pytest.raises(job.JobFailed) as failed:
+        run_staged(tmp_path, staged.path, source_id="notes-1", contract=contract)
+    message = str(failed.value)
+    assert len(message) <= job.ERROR_CHARS + 60 and "characters cut" in message
+    assert "FAILFAST" in message

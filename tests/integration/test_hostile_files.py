@@ -6,8 +6,10 @@ the whole state machine (tests/workflow/test_hostile.py).
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +38,8 @@ def contracts_with(tmp_path: Path, **changes: Any) -> Path:
     """A contracts folder holding the shipped orders contract with some fields changed."""
     raw = yaml.safe_load((CONTRACTS / "orders.yaml").read_text(encoding="utf-8"))
     for name, value in changes.items():
-        if name == "encoding":
-            raw["dialect"]["encoding"] = value
+        if name in ("encoding", "escape_char"):
+            raw["dialect"][name] = value
         else:
             raw[name] = value
     (tmp_path / "orders.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
@@ -72,6 +74,7 @@ REJECTED = [  # fixture, dataset, reason, words in the first case's value
     ("missing-column.csv", "orders", "missing_columns", "email"),
     ("extra-column.csv", "orders", "unexpected_columns", "note"),
     ("unclosed-quote.csv", "orders", "unclosed_quote", "never closed"),
+    ("backslash-escapes.csv", "orders", "undeclared_escape", "add escape_char: '\\' to it"),
     ("field-too-large.csv", "orders", "field_too_large", "5012 bytes, over the limit of 4096"),
     ("truncated.csv.gz", "orders", "bad_gzip", "corrupt or truncated"),
     ("unknown-dataset.csv", "invoices", "unknown_dataset", "no contract for dataset 'invoices'"),
@@ -104,6 +107,17 @@ def test_ragged_rows_are_placed_on_their_physical_lines(s3):
     assert plan.rows == report["rows_read"] == 5
 
 
+def test_rows_after_a_ragged_record_are_the_file_s_records(s3):
+    """The reader skips the ragged record 2 (lines 3-4): its rows 2 and 3 are records 3 and 4."""
+    plan, report = validate(s3, "ragged-then-bad-values.csv")
+    cases = {(f["column"], f["reason"]): [(c["row"], c.get("line"), c["value"]) for c in f["cases"]]
+             for f in report["failures"]}
+    assert cases[(None, "ragged_rows")] == [(None, 3, 'expected 7 fields, got 4: 1002,23,"2026-11-20\n",NEW')]
+    assert cases[("customer_id", "wrong_type")] == [(3, 5, "abc")]
+    assert cases[("status", "check_failed")] == [(4, 6, "LOST")]
+    assert plan.rows == report["rows_read"] == 4 and report["failed_rows"] == 2
+
+
 def test_unclosed_quote_is_placed_where_it_opens(s3):
     _, report = validate(s3, "unclosed-quote.csv")
     assert report["failures"][0]["cases"][0]["line"] == 3
@@ -117,6 +131,18 @@ def test_open_quote_in_a_middle_column_comes_before_the_ragged_record_it_makes(s
     assert [(f["reason"], f["cases"][0]["line"]) for f in report["failures"]] == [
         ("unclosed_quote", 3), ("ragged_rows", 3)]
     assert "\x00" not in report["failures"][1]["cases"][0]["value"]
+
+
+def test_undeclared_escape_rejects_the_file_not_its_rows(s3, tmp_path):
+    """Within an error threshold too: every value of the file was written with that convention."""
+    contracts = contracts_with(tmp_path, error_threshold={"max_rows": 10})
+    plan, report = validate(s3, "backslash-escapes.csv", contracts=contracts)
+    assert (plan.outcome, plan.reason) == (Outcome.REJECTED, "undeclared_escape")
+    [case] = report["failures"][0]["cases"]
+    assert case["value"] == ('values show \\": the file escapes quotes with a backslash, which the dialect '
+                             "does not declare; add escape_char: '\\' to it "
+                             '(first: email, row 1: \\ana\\"@example.com")')
+    assert report["failed_rows"] == 0
 
 
 def test_field_too_large_names_row_and_column(s3):
@@ -140,6 +166,40 @@ def test_header_problems_stop_before_the_rows(s3):
 
 
 # -- files that are fine ------------------------------------------------------------------------
+
+def test_offset_timestamps_are_staged_as_their_utc_instant(s3, tmp_path):
+    (tmp_path / "events.yaml").write_text(
+        'dataset: events\ncolumns:\n  - {name: id, type: integer}\n'
+        '  - {name: at, type: timestamp, format: "%Y-%m-%dT%H:%M:%S%z"}\n', encoding="utf-8")
+    data = b"id,at\n1,2026-11-20T10:30:00+01:00\n2,2026-11-20T10:30:00-03:30\n3,2026-11-20T10:30:00Z\n"
+    plan, _ = validate(s3, data, dataset="events", contracts=tmp_path, name="events.csv")
+    assert plan.valid is True, plan.message
+    staged = s3.get_object(Bucket=BUCKET, Key=plan.move.staged_key)["Body"].read().decode()
+    assert [line.split(",")[1] for line in staged.splitlines()[1:]] == [
+        '"2026-11-20 09:30:00.000000"', '"2026-11-20 14:00:00.000000"', '"2026-11-20 10:30:00.000000"']
+
+
+def test_backslash_escapes_under_a_contract_that_declares_them(s3, tmp_path):
+    """What the file means is what is checked and staged: `"say\\"hi\\"@..."` is `say"hi"@...`."""
+    plan, _ = validate(s3, "backslash-escapes.csv", contracts=contracts_with(tmp_path, escape_char="\\"))
+    assert plan.valid is True, plan.message
+    staged = s3.get_object(Bucket=BUCKET, Key=plan.move.staged_key)["Body"].read().decode()
+    assert [row["email"] for row in csv.DictReader(io.StringIO(staged))] == [
+        '"ana"@example.com', "", 'say"hi"@example.org', "carla\\b@example.co.uk", "dan.jr@example.com"]
+
+
+def test_rejects_are_written_with_the_contract_s_escape(s3, tmp_path):
+    """The rejects CSV reads back, under the same contract, as the values that were uploaded."""
+    contracts = contracts_with(tmp_path, escape_char="\\", error_threshold={"max_rows": 1})
+    text = (FIXTURES / "backslash-escapes.csv").read_text().replace("SHIPPED", "LOST")
+    plan, _ = validate(s3, text.encode(), contracts=contracts, name="escapes-with-a-bad-row.csv")
+    assert plan.outcome == Outcome.PROCESSED_WITH_REJECTS, plan.message
+    rejects = s3.get_object(Bucket=BUCKET, Key=plan.rejects_key)["Body"].read().decode()
+    assert rejects.splitlines()[1] == '1003,17,2026-11-21,LOST,980.25,USD,say\\"hi\\"@example.org'
+    plan, _ = validate(s3, rejects.replace("LOST", "SHIPPED").encode(), contracts=contracts, name="fixed.csv")
+    staged = s3.get_object(Bucket=BUCKET, Key=plan.move.staged_key)["Body"].read().decode()
+    assert [row["email"] for row in csv.DictReader(io.StringIO(staged))] == ['say"hi"@example.org']
+
 
 def test_utf8_bom_is_stripped(s3):
     plan, report = validate(s3, "bom.csv")
@@ -172,8 +232,8 @@ def test_latin1_file_under_a_latin1_contract(s3, tmp_path):
     plan, report = validate(s3, "latin1.csv", contracts=contracts_with(tmp_path, encoding="latin-1"))
     assert plan.valid is True, plan.message
     assert report["encoding"] == "iso8859-1"
-    job_contract = json.loads(plan.job_arguments["--contract"])
-    assert job_contract["dialect"]["encoding"] == "iso-8859-1"   # as Spark names it
+    staged = s3.get_object(Bucket=BUCKET, Key=plan.move.staged_key)["Body"].read()
+    assert staged.decode("utf-8")  # the staged form is UTF-8 whatever the upload's encoding
 
 
 @pytest.mark.parametrize(("name", "encoding"), [("utf16.csv", "utf-16"),

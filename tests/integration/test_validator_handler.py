@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from etl_common.layout import Upload
+from etl_common.layout import Upload, parse_s3_uri
 from etl_common.messages import Plan
 from tests.helpers import lambda_context, load_module, mocked_handler
 
@@ -107,8 +107,9 @@ def handle(app, event: dict) -> dict:
     return plan
 
 
-def job_contract(plan: dict) -> dict:
-    return json.loads(plan["job_arguments"]["--contract"])
+def job_contract(s3, plan: dict) -> dict:
+    """The contract's job part the validator wrote beside the staged file."""
+    return read_json(s3, parse_s3_uri(plan["job_arguments"]["--contract_uri"])[1])
 
 
 def read_json(s3, key: str) -> dict:
@@ -143,19 +144,22 @@ def test_good_orders_sample_is_valid(app, aws):
     assert plan["rows"] == 6 and plan["failed_rows"] == 0 and plan["rejected_rows"] == 0
     assert plan["source"] == {"bucket": BUCKET, "key": key, "version_id": version}
     assert plan["size"] == (SAMPLES / "orders" / "orders-2026-11-20.csv").stat().st_size
-    assert plan["move"] == {"source": plan["source"], "target_key": "staging/orders/orders-2026-11-20.csv",
-                            "staged_key": None}
+    staged_key = Upload.parse(key).staged_key(version)
+    assert staged_key.startswith("staging/orders/orders-2026-11-20-") and staged_key.endswith(".csv")
+    # The validator wrote the staged form: the mover only removes the upload (its version stays).
+    assert plan["move"] == {"source": plan["source"], "target_key": staged_key, "staged_key": staged_key}
     assert plan["report_key"] == "reports/orders/orders-2026-11-20.csv.report.json"
     assert plan["report_uri"] == f"s3://{BUCKET}/{plan['report_key']}"
     assert plan["rejects_key"] is None
     assert plan["parquet_path"] == f"s3://{BUCKET}/transformed/orders/"
 
     arguments = plan["job_arguments"]
-    assert set(arguments) == {"--source_path", "--output_path", "--table", "--source_id", "--contract"}
-    assert arguments["--source_path"] == f"s3://{BUCKET}/staging/orders/orders-2026-11-20.csv"
+    assert set(arguments) == {"--source_path", "--output_path", "--table", "--source_id", "--contract_uri"}
+    assert arguments["--contract_uri"] == f"s3://{BUCKET}/{Upload.parse(key).job_contract_key(version)}"
+    assert arguments["--source_path"] == f"s3://{BUCKET}/{staged_key}"
     assert arguments["--output_path"] == plan["parquet_path"]
     assert arguments["--source_id"] == plan["source_id"]
-    contract = job_contract(plan)
+    contract = job_contract(aws, plan)
     assert contract["dataset"] == "orders"
     assert [c["name"] for c in contract["columns"]][:2] == ["order_id", "customer_id"]
     amount = {c["name"]: c for c in contract["columns"]}["amount"]
@@ -168,9 +172,13 @@ def test_good_orders_sample_is_valid(app, aws):
     assert report["rows"] == 6 and report["contract_version"] == 1
     assert report["version_id"] == version
     assert report["size"] == (SAMPLES / "orders" / "orders-2026-11-20.csv").stat().st_size
-    # A valid file leaves nothing in error/ and the source where it was.
+    assert report["staged_key"] == staged_key and report["rows_staged"] == 6
+    # A valid file leaves nothing in error/, the source where it was, and its canonical form staged.
     assert not any(k.startswith("error/") for k in keys(aws))
     assert key in keys(aws)
+    staged = aws.get_object(Bucket=BUCKET, Key=staged_key)["Body"].read().decode().splitlines()
+    assert staged[0] == '"order_id","customer_id","order_date","status","amount","currency","email"'
+    assert len(staged) == 7 and all(line.startswith('"') for line in staged[1:])
 
 
 def test_source_id_is_deterministic_and_distinct(app, aws):
@@ -210,7 +218,8 @@ def test_key_with_spaces_and_unicode(app, aws):
     plan = handle(app, event)
     assert plan["source"]["key"] == key
     assert plan["valid"] is True, plan["message"]
-    assert plan["move"]["target_key"] == "staging/orders/Q4 ventes été.csv"
+    assert plan["move"]["target_key"] == Upload.parse(key).staged_key(plan["source"]["version_id"])
+    assert plan["move"]["target_key"].isascii()
     assert plan["report_key"] == "reports/orders/Q4 ventes été.csv.report.json"
     assert plan["source_id"].startswith("Q4_ventes_")
     assert read_json(aws, plan["report_key"])["key"] == key
@@ -228,8 +237,8 @@ def test_customers_sample_semicolon_dialect(app, aws):
     plan = invoke(app, aws, key)
     assert plan["valid"] is True, plan["message"]
     assert plan["rows"] == 4
-    assert job_contract(plan)["dialect"]["delimiter"] == ";"
-    assert job_contract(plan)["partition_by"] == ["country"]
+    assert "dialect" not in job_contract(aws, plan)  # the job reads the staged form, always one dialect
+    assert job_contract(aws, plan)["partition_by"] == ["country"]
 
 
 # -- invalid files ---------------------------------------------------------------------------
@@ -257,7 +266,7 @@ def test_bad_orders_sample_is_invalid(app, aws):
     assert cases[("amount", "wrong_type")] == [(5, "45.101")]
     assert cases[("order_id", "duplicate_value")] == [(4, 2001)]
     assert cases[("status", "check_failed")] == [(4, "LOST")]
-    assert cases[("amount", "check_failed")] == [(4, -5.0)]
+    assert cases[("amount", "check_failed")] == [(4, "-5.00")]   # decimals as their exact text
     assert cases[("currency", "check_failed")] == [(4, "eur")]
     assert cases[("email", "check_failed")] == [(4, "not-an-email")]
     assert all(f["count"] == len(f["cases"]) for f in report["failures"])

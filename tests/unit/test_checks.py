@@ -8,10 +8,12 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+import yaml
 
+from etl_common.vocabulary import Reason
 from etl_validator import checks
 from etl_validator.checks import BatchValidator, SeenKeys, check_header
-from etl_validator.contract import ContractError, parse_contract
+from etl_validator.contract import ContractError, ContractLoader, parse_contract
 from etl_validator.report import MAX_CASES, MAX_VALUE_CHARS, Report
 
 
@@ -146,6 +148,38 @@ def test_ge_le_on_decimals():
         ("less_than_or_equal_to(100)", 1, (4,)),
     }
     assert all(f["column"] == "amount" and f["reason"] == "check_failed" for f in failures)
+
+
+BEYOND_FLOATS = ["10000000000000000.00", "9999999999999999.99", "9999999999999999.98", None]
+
+
+@pytest.mark.parametrize(("check", "failing"), [
+    ("le: 9999999999999999.99", [1]),
+    ("lt: 9999999999999999.99", [1, 2]),
+    ("ge: 9999999999999999.99", [3]),
+    ("gt: 9999999999999999.98", [3]),
+    ("eq: 9999999999999999.99", [1, 3]),
+    ("ne: 9999999999999999.99", [2]),
+    ("in_range: {min_value: 9999999999999999.98, max_value: 9999999999999999.99, include_min: false}", [1, 3]),
+    ("isin: [9999999999999999.99, 1]", [1, 3]),
+    ("notin: [9999999999999999.98]", [3]),
+])
+def test_decimal_comparisons_are_exact_beyond_float_precision(check, failing):
+    """As floats the three values are all 1e16: every one of these checks would pass or fail them alike."""
+    raw = yaml.load(f"dataset: t\ncolumns: [{{name: x, type: 'decimal(38,2)', checks: {{{check}}}}}]",
+                    Loader=ContractLoader)
+    failure = only(run(parse_contract(raw, "t.yaml"), {"x": BEYOND_FLOATS}))
+    assert (failure["column"], failure["reason"]) == ("x", "check_failed")
+    assert failure["rows"] == failing
+    assert failure["values"] == [BEYOND_FLOATS[row - 1] for row in failing]
+
+
+def test_decimal_check_labels_read_as_the_contract_writes_them():
+    c = contract([{"name": "x", "type": "decimal(12,2)",
+                   "checks": {"isin": [1.5, 2], "in_range": {"min_value": 0, "max_value": 10.25}}}])
+    failures = run(c, {"x": ["3.00", "1.50", "-1"]}).to_list()
+    assert [(f["check"], f["count"]) for f in failures] == [("isin([1.5, 2])", 2), ("in_range(0, 10.25)", 1)]
+    assert failures[0]["cases"] == [{"row": 1, "value": "3.00"}, {"row": 3, "value": "-1.00"}]
 
 
 def test_integer_ge():
@@ -497,3 +531,26 @@ def test_a_value_of_the_wrong_type_skips_the_other_checks_of_its_row():
     assert {(f["column"], f["reason"], tuple(x["row"] for x in f["cases"])) for f in report.to_list()} == {
         ("day", "wrong_type", (1,)), ("code", "check_failed", (2,)),
         ("day", "null_value", (3,)), ("code", "null_value", (3,))}
+
+
+def test_place_rows_renumbers_the_cases_but_not_failed_rows():
+    report = Report()
+    report.add("type:integer", "n", Reason.WRONG_TYPE, [2, 5], ["x", "y"])
+    report.add("row.fields", None, Reason.RAGGED_ROWS, [None], ["expected 2 fields, got 1: 3"], [4])
+    assert report.case_rows() == {2, 5}
+    report.place_rows({2: (3, 4), 7: (9, 12)})
+    [ragged, typed] = report.to_list()
+    assert typed["cases"] == [{"row": 3, "value": "x", "line": 4}, {"row": 5, "value": "y"}]
+    assert ragged["cases"] == [{"row": None, "value": "expected 2 fields, got 1: 3", "line": 4}]
+    assert report.failed_rows == {2, 5}
+
+
+def test_undeclared_escape_is_searched_in_the_batch_s_own_values():
+    """A batch may be a slice of larger buffers: the values before and after it are not its own."""
+    batch = pa.record_batch({"s": pa.array(['say \\hi\\""', "x", "y", 'and \\again\\""'])})
+    reports = {}
+    for rows in ((1, 2), (1, 3)):
+        reports[rows] = Report()
+        BatchValidator(contract([{"name": "s", "type": "string"}]), reports[rows]).validate(batch.slice(*rows))
+    assert reports[1, 2].ok
+    assert only(reports[1, 3])["values"][0].endswith('(first: s, row 3: and \\again\\"")')

@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from etl_common.messages import JobContract
 from etl_validator.contract import (
+    MAX_COLUMNS,
     Contract,
     ContractError,
     find_contract,
@@ -39,6 +41,7 @@ columns:
     type: float
   - name: day
     type: date
+    nullable: false
   - name: at
     type: timestamp
     format: "%Y-%m-%d %H:%M"
@@ -103,11 +106,9 @@ def test_for_job_shape_and_glue_types(tmp_path):
     contract = load_contract(write(tmp_path, "things", GOOD.format(name="things")))
     assert isinstance(contract.for_job(), JobContract)
     job = contract.for_job().model_dump()
-    assert set(job) == {"dataset", "version", "columns", "dialect", "partition_by", "compression"}
+    assert {"dataset", "version", "columns", "partition_by", "compression"} <= set(job)
     assert job["dataset"] == "things" and job["version"] == 2
     assert job["partition_by"] == ["day"] and job["compression"] == "zstd"
-    assert job["dialect"] == {"delimiter": ",", "quote_char": '"', "encoding": "utf-8",
-                              "header": True, "null_values": [""]}
     columns = {c["name"]: c for c in job["columns"]}
     assert [c["name"] for c in job["columns"]] == ["id", "price", "ratio", "day", "at", "flag", "label"]
     assert {n: c["glue_type"] for n, c in columns.items()} == {
@@ -119,16 +120,14 @@ def test_for_job_shape_and_glue_types(tmp_path):
         "at": "timestamp", "flag": "boolean", "label": "string",
     }
     assert columns["price"]["type"] == "decimal(12,2)"
-    assert columns["day"]["format"] == "%Y-%m-%d"           # default date format
-    assert columns["at"]["format"] == "%Y-%m-%d %H:%M"      # explicit format kept
-    assert columns["id"]["format"] is None
-    assert all(set(c) == {"name", "type", "spark_type", "glue_type", "format"} for c in job["columns"])
+    assert {n: c["catalog_name"] for n, c in columns.items()} == {n: n for n in columns}
+    assert all(set(c) == {"name", "type", "spark_type", "glue_type", "catalog_name"} for c in job["columns"])
 
 
-def test_for_job_gives_every_date_and_timestamp_a_format():
+def test_every_date_and_timestamp_has_a_format():
     raw = base(columns=[{"name": "d", "type": "date"}, {"name": "t", "type": "timestamp"},
                         {"name": "s", "type": "date", "format": "%d/%m/%Y"}])
-    formats = {c.name: c.format for c in parse_contract(raw, "t.yaml").for_job().columns}
+    formats = {c.name: c.format for c in parse_contract(raw, "t.yaml").columns}
     assert formats == {"d": "%Y-%m-%d", "t": "%Y-%m-%dT%H:%M:%S", "s": "%d/%m/%Y"}
 
 
@@ -144,7 +143,6 @@ def test_for_job_of_shipped_orders_contract():
     assert glue["amount"] == "decimal(12,2)"
     assert glue["order_id"] == "bigint"
     assert glue["order_date"] == "date"
-    assert job["dialect"]["null_values"] == ["", "NULL"]
 
 
 def test_defaults():
@@ -167,16 +165,13 @@ def test_sizes(value, size):
     assert contract.max_bytes == size and contract.max_field_bytes == size
 
 
-@pytest.mark.parametrize(("declared", "codec", "spark"), [
-    ("utf-8", "utf-8", "utf-8"), ("UTF8", "utf-8", "utf-8"), ("latin-1", "iso8859-1", "iso-8859-1"),
-    ("latin1", "iso8859-1", "iso-8859-1"), ("windows-1252", "cp1252", "windows-1252"),
-    ("ascii", "ascii", "us-ascii"), ("utf-16", "utf-16", "utf-16"), ("UTF-16LE", "utf-16-le", "utf-16le"),
+@pytest.mark.parametrize(("declared", "codec"), [
+    ("utf-8", "utf-8"), ("UTF8", "utf-8"), ("latin-1", "iso8859-1"), ("latin1", "iso8859-1"),
+    ("windows-1252", "cp1252"), ("ascii", "ascii"), ("utf-16", "utf-16"), ("UTF-16LE", "utf-16-le"),
 ])
-def test_encoding_names(declared, codec, spark):
-    """The validator decodes with Python's codec; the Glue job gets the name Java knows."""
-    contract = parse_contract(base(dialect={"encoding": declared}), "t.yaml")
-    assert contract.dialect.encoding == codec
-    assert contract.for_job().dialect.encoding == spark
+def test_encoding_names(declared, codec):
+    """The validator decodes with Python's codec, whatever alias the contract gives."""
+    assert parse_contract(base(dialect={"encoding": declared}), "t.yaml").dialect.encoding == codec
 
 
 # -- malformed contracts ----------------------------------------------------------------------
@@ -204,6 +199,12 @@ def test_encoding_names(declared, codec, spark):
     (base(dialect={"delimiter": ""}), "dialect.delimiter", "one character"),
     (base(dialect={"delimiter": "§"}), "dialect.delimiter", "ASCII"),
     (base(dialect={"header": "yes"}), "dialect.header", "must be bool"),
+    (base(dialect={"escape_char": "\\\\"}), "dialect.escape_char", "one character"),
+    (base(dialect={"escape_char": "§"}), "dialect.escape_char", "ASCII"),
+    (base(dialect={"escape_char": 1}), "dialect.escape_char", "must be str"),
+    (base(dialect={"escape_char": '"'}), "dialect.escape_char", "differ from the delimiter and the quote_char"),
+    (base(dialect={"delimiter": ";", "escape_char": ";"}), "dialect.escape_char", "differ"),
+    (base(dialect={"escapechar": "\\"}), "dialect.escapechar", "unknown field"),
     (base(dialect={"encoding": "no-such-codec"}), "dialect.encoding", "unsupported encoding"),
     (base(dialect={"encoding": "utf-32"}), "dialect.encoding", "unsupported encoding"),
     (base(dialect={"encoding": "utf-8-sig"}), "dialect.encoding", "utf-16-le"),
@@ -332,6 +333,11 @@ def test_bad_check_arguments_are_a_contract_error():
     assert info.value.field == "columns[a].checks.in_range"
 
 
+def test_escape_char_is_absent_by_default_and_one_character_when_set():
+    assert parse_contract(base(), "t.yaml").dialect.escape_char is None
+    assert parse_contract(base(dialect={"escape_char": "\\"}), "t.yaml").dialect.escape_char == "\\"
+
+
 def test_quote_char_of_two_chars_is_a_contract_error():
     with pytest.raises(ContractError) as info:
         parse_contract(base(dialect={"quote_char": "''"}), "t.yaml")
@@ -352,3 +358,100 @@ def test_loading_a_contract_imports_no_module_that_imports_contract():
                           env={"PYTHONPATH": f"{ROOT / 'functions/validator'}:{ROOT / 'functions/common'}"})
     assert done.stdout.split("\n")[0] == str(["etl_validator.check_factory", "etl_validator.contract",
                                               "etl_validator.custom_checks"])
+
+
+# -- what the engines downstream cannot hold ----------------------------------------------------
+
+@pytest.mark.parametrize(("columns", "field", "words"), [
+    ([{"name": "executorID", "type": "integer"}, {"name": "executorId", "type": "integer"}],
+     "columns[executorId].name", "differs from 'executorID' only in case"),
+    ([{"name": "order-id", "type": "integer"}, {"name": "Order_ID", "type": "integer"}],
+     "columns[Order_ID].name", "'order-id' and 'Order_ID' both become 'order_id'"),
+    ([{"name": "", "type": "integer"}], "columns[].name", "1 to 255 characters"),
+    ([{"name": "x" * 256, "type": "integer"}], f"columns[{'x' * 256}].name", "1 to 255 characters"),
+])
+def test_columns_need_catalog_names_of_their_own(columns, field, words):
+    with pytest.raises(ContractError) as info:
+        parse_contract(base(columns=columns), "contracts/t.yaml")
+    assert (info.value.path, info.value.field) == ("contracts/t.yaml", field)
+    assert words in info.value.problem
+
+
+def test_catalog_name_is_the_header_name_in_athena_s_alphabet():
+    raw = base(columns=[{"name": "executorID", "type": "integer"}, {"name": "Unit Price (€)", "type": "float"},
+                        {"name": "already_ok_1", "type": "string"}])
+    contract = parse_contract(raw, "t.yaml")
+    assert contract.column_names == ["executorID", "Unit Price (€)", "already_ok_1"]   # the header's names
+    assert [c.catalog_name for c in contract.for_job().columns] == ["executorid", "unit_price____", "already_ok_1"]
+
+
+def test_partition_column_must_not_be_nullable():
+    with pytest.raises(ContractError) as info:
+        parse_contract(base(parquet={"partition_by": ["a"]}), "contracts/t.yaml")
+    assert info.value.field == "parquet.partition_by"
+    assert "nullable: false" in info.value.problem and "__HIVE_DEFAULT_PARTITION__" in info.value.problem
+    columns = [{"name": "a", "type": "integer", "nullable": False}]
+    assert parse_contract(base(columns=columns, parquet={"partition_by": ["a"]}), "t.yaml").partition_by == ("a",)
+
+
+def test_column_count_is_capped():
+    columns = [{"name": f"c{i}", "type": "string"} for i in range(MAX_COLUMNS + 1)]
+    with pytest.raises(ContractError) as info:
+        parse_contract(base(columns=columns), "contracts/t.yaml")
+    assert info.value.field == "columns" and str(MAX_COLUMNS) in info.value.problem
+    assert len(parse_contract(base(columns=columns[:MAX_COLUMNS]), "t.yaml").columns) == MAX_COLUMNS
+
+
+# -- decimal checks compare exact values ---------------------------------------------------------
+
+def test_yaml_decimal_check_values_are_kept_as_written(tmp_path):
+    path = write(tmp_path, "t", """\
+        dataset: t
+        columns:
+          - {name: x, type: "decimal(38,2)", checks: {le: 9999999999999999.99, isin: [0.10, 7], in_range: {min_value: -1.5, max_value: 2, include_max: false}}}
+          - {name: y, type: float, checks: {le: 9999999999999999.99}}
+        error_threshold: {max_fraction: 0.25}
+        """)
+    contract = load_contract(path)
+    x, y = contract.columns
+    assert x.checks == {"le": Decimal("9999999999999999.99"), "isin": [Decimal("0.10"), Decimal(7)],
+                        "in_range": {"min_value": Decimal("-1.5"), "max_value": Decimal(2), "include_max": False}}
+    assert y.checks == {"le": 1e16}                           # a float column compares floats
+    assert contract.error_threshold.max_fraction == 0.25
+
+
+@pytest.mark.parametrize(("checks", "field", "words"), [
+    ({"le": 0.001}, "columns[x].checks.le", "not a decimal(12,2) value"),
+    ({"ge": 10_000_000_000}, "columns[x].checks.ge", "not a decimal(12,2) value"),
+    ({"isin": [1, "2"]}, "columns[x].checks.isin", "'2' is not a number"),
+    ({"in_range": {"min_value": 0, "max_value": float("inf")}}, "columns[x].checks.in_range", "not a decimal"),
+    ({"eq": True}, "columns[x].checks.eq", "not a number"),
+])
+def test_decimal_check_values_must_be_values_of_the_column_type(checks, field, words):
+    with pytest.raises(ContractError) as info:
+        parse_contract(base(columns=[{"name": "x", "type": "decimal(12,2)", "checks": checks}]), "t.yaml")
+    assert info.value.field == field and words in info.value.problem
+
+
+def test_decimal_check_values_at_the_edges_of_the_type():
+    checks = {"ge": Decimal("-9999999999.99"), "le": 9999999999.99, "ne": 0}
+    column = parse_contract(base(columns=[{"name": "x", "type": "decimal(12,2)", "checks": checks}]), "t.yaml").columns[0]
+    assert column.checks == {"ge": Decimal("-9999999999.99"), "le": Decimal("9999999999.99"), "ne": Decimal(0)}
+
+
+# -- time zones in formats ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("column", "field"), [
+    ({"name": "d", "type": "date", "format": "%Y-%m-%d%z"}, "columns[d].format"),
+    ({"name": "t", "type": "timestamp", "format": "%Y-%m-%dT%H:%M:%S%z %Z"}, "columns[t].format"),
+])
+def test_a_time_zone_belongs_once_in_a_timestamp_format(column, field):
+    with pytest.raises(ContractError) as info:
+        parse_contract(base(columns=[column]), "t.yaml")
+    assert info.value.field == field and "time zone" in info.value.problem
+
+
+def test_time_zone_formats_that_load():
+    formats = ["%Y-%m-%dT%H:%M:%S%z", "%d/%m/%Y %H:%M %Z", "%Y-%m-%d %%z"]
+    columns = [{"name": f"t{i}", "type": "timestamp", "format": f} for i, f in enumerate(formats)]
+    assert [c.format for c in parse_contract(base(columns=columns), "t.yaml").columns] == formats

@@ -134,6 +134,28 @@ def test_custom_quote_char():
     assert rows == [{"a": "x,y", "b": "2"}]
 
 
+BACKSLASH = Dialect(escape_char="\\")
+
+
+def test_without_an_escape_char_quotes_are_only_doubled():
+    _, rows = read(b'a,b\n"say ""hi""","say \\"hi\\""\n')
+    assert rows == [{"a": 'say "hi"', "b": 'say \\hi\\""'}]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    (b'"say \\"hi\\""', 'say "hi"'), (b'"a""b"', 'a"b'), (b"x\\,y", "x,y"), (b'"C:\\\\dir\\\\"', "C:\\dir\\"),
+    (b'"two\\\nlines"', "two\nlines"),
+])
+def test_escape_char_makes_the_next_character_literal(field, value):
+    stream, rows = read(b"a,b\n" + field + b",2\n", BACKSLASH)
+    assert rows == [{"a": value, "b": "2"}] and stream.ragged_count == 0
+
+
+def test_escape_char_in_the_header():
+    stream, _ = read(b'"a\\"1",b\n1,2\n', BACKSLASH, columns=('a"1', "b"))
+    assert stream.header == ['a"1', "b"]
+
+
 def test_null_values():
     _, rows = read(b'a,b\n,NULL\n"",x\nnull,"NULL"\n', Dialect(null_values=("", "NULL")))
     # Listed tokens become nulls; a quoted empty string stays a string.

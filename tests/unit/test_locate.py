@@ -53,3 +53,22 @@ def test_field_limit_is_restored():
 
 def test_dialect_delimiter_and_quote():
     assert located("a;b\n'1;2';3\n4\n", Dialect(delimiter=";", quote_char="'")).ragged_lines == [3]
+
+
+def test_rows_are_placed_among_all_records_with_their_lines():
+    # Rows as pyarrow numbers them skip the ragged records (lines 3 and 6-7) and the blank line 5.
+    text = 'a,b\n1,2\n3\n4,5\n\n"6\n",7,8\n9,10\n11,12\n'
+    found = locate(iter([text.encode()]), COMMA, 2, 1000, 20, rows={1, 2, 3, 4})
+    assert found.places == {1: (1, 2), 2: (3, 4), 3: (5, 8), 4: (6, 9)}
+    assert found.ragged_lines == [3, 6]
+
+
+def test_only_the_rows_asked_for_are_placed():
+    assert located("a,b\n1,2\n3,4\n").places == {}
+    assert locate(iter([b"1,2\n3\n4,5\n"]), Dialect(header=False), 2, 1000, 20, rows=[2]).places == {2: (3, 3)}
+
+
+def test_escape_char_splits_records_as_the_reader_does():
+    text = 'a,b\n"x\\",y",1\n2\n'
+    assert located(text, Dialect(escape_char="\\")).ragged_lines == [3]
+    assert located(text).ragged_lines == [2, 3]

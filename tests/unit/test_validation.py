@@ -13,7 +13,7 @@ from typing import BinaryIO
 import pytest
 
 from etl_common.vocabulary import Reason
-from etl_validator.contract import find_contract
+from etl_validator.contract import find_contract, parse_contract
 from etl_validator.validation import Reading, validate
 from tests.helpers import ROOT
 
@@ -80,3 +80,44 @@ def test_gzip_needs_its_suffix():
     assert validate(InMemory("orders.csv.gz", data), ORDERS).report.ok
     reading = validate(InMemory("orders.csv", data), ORDERS)
     assert reasons(reading) == [Reason.GZIP_WITHOUT_GZ_SUFFIX] and reading.compression == "gzip"
+
+
+NOTES = {"dataset": "notes", "columns": [{"name": "id", "type": "integer"}, {"name": "note", "type": "string"}]}
+
+
+def notes(*fields: str, **dialect: str) -> Reading:
+    text = "id,note\n" + "".join(f"{i},{field}\n" for i, field in enumerate(fields, start=1))
+    return validate(InMemory("notes.csv", text.encode()), parse_contract(NOTES | {"dialect": dialect}, "notes.yaml"))
+
+
+@pytest.mark.parametrize("field", ['"say \\"hi\\""', '"\\"quoted\\" at the start"', '"x \\"\\" y"'])
+def test_backslash_escaped_quotes_are_an_undeclared_escape(field):
+    reading = notes('"plain"', field)
+    assert reasons(reading) == [Reason.UNDECLARED_ESCAPE]
+    assert "add escape_char: '\\' to it (first: note, row 2: " in reading.report.to_list()[0]["cases"][0]["value"]
+    assert not reading.report.failed_rows and reading.report.file_level
+
+
+@pytest.mark.parametrize("field", [
+    '"C:\\dir\\"', "C:\\dir\\", 'a \\ b', '"say ""hi"""', '"{""a"": ""say \\""hi\\""""}"'])
+def test_values_a_doubled_quote_file_may_hold_are_not_escapes(field):
+    """A trailing backslash, a lone one, doubled quotes, JSON in a well-quoted field: RFC 4180 values."""
+    assert notes(field).report.ok
+
+
+def test_undeclared_escape_is_reported_once_with_the_first_value():
+    reading = notes('"say \\"hi\\""', '"and \\"again\\""')
+    [failure] = reading.report.to_list()
+    assert (failure["check"], failure["count"], failure["column"]) == ("row.escapes", 1, None)
+    assert failure["cases"][0]["value"].endswith('(first: note, row 1: say \\hi\\"")')
+
+
+def test_only_string_columns_are_searched():
+    """Another type's value fails its cast: the rows say so."""
+    source = InMemory("notes.csv", b'id,note\n"1\\"2\\"",x\n')
+    reading = validate(source, parse_contract(NOTES, "notes.yaml"))
+    assert reasons(reading) == [Reason.WRONG_TYPE]
+
+
+def test_a_declared_escape_char_reads_the_values_as_written():
+    assert notes('"say \\"hi\\""', "C:\\\\dir\\\\", escape_char="\\").report.ok

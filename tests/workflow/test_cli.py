@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 
 from .conftest import ROOT
@@ -26,7 +27,7 @@ def test_run_json_prints_one_object_per_file_and_exits_by_outcome(tmp_path):
                 "parquet_keys", "rows", "notifications"}
     assert expected <= good.keys() and expected <= bad.keys()
     assert (good["outcome"], good["execution_status"], good["rows"]) == ("processed", "SUCCEEDED", 6)
-    assert good["staging_key"] == "staging/orders/orders-2026-11-20.csv" and good["parquet_keys"]
+    assert good["staging_key"].startswith("staging/orders/orders-2026-11-20-") and good["parquet_keys"]
     assert (bad["outcome"], bad["error_key"]) == ("rejected", "error/orders/orders-bad.csv")
     assert bad["report_key"] == "error/orders/orders-bad.csv.report.json"
     assert [n["attributes"]["outcome"] for n in good["notifications"] + bad["notifications"]] == [
@@ -44,3 +45,21 @@ def test_invalid_contract_is_named_with_its_field(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "orders.yaml: columns[id].type: unknown type 'integr'" in done.stderr
+
+
+def test_run_output_dir_keeps_what_the_run_produced(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "etl_local.cli", "run", "samples/readings/readings-2026-11-23-partial.csv",
+         "--dataset", "readings", "--json", "--output-dir", str(out)],
+        cwd=ROOT, env=os.environ | {"HOME": str(tmp_path)}, capture_output=True, text=True, timeout=600)
+
+    assert done.returncode == 1, done.stderr[-3000:]
+    result = json.loads(done.stdout)  # the JSON object alone: where the files went is on stderr
+    assert result["outcome"] == "processed_with_rejects"
+    assert f"copied to {out}" in done.stderr
+    kept = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert {result["staging_key"], result["rejects_key"], result["report_key"], *result["parquet_keys"]} <= kept
+    assert result["parquet_keys"]
+    rows = sum(pq.read_metadata(out / key).num_rows for key in result["parquet_keys"])
+    assert rows == result["rows"] - result["rejected_rows"]

@@ -36,6 +36,7 @@ CASES = [  # fixture, dataset, reason (None: processed), contract fields changed
     pytest.param("missing-column.csv", "orders", "missing_columns", {}, id="missing_columns"),
     pytest.param("extra-column.csv", "orders", "unexpected_columns", {}, id="unexpected_columns"),
     pytest.param("unclosed-quote.csv", "orders", "unclosed_quote", {}, id="unclosed_quote"),
+    pytest.param("backslash-escapes.csv", "orders", "undeclared_escape", {}, id="undeclared_escape"),
     pytest.param("field-too-large.csv", "orders", "field_too_large", {}, id="field_too_large"),
     pytest.param("too-large.csv", "orders", "file_too_large", {"max_bytes": 100}, id="file_too_large"),
     pytest.param("truncated.csv.gz", "orders", "bad_gzip", {}, id="bad_gzip"),
@@ -63,7 +64,7 @@ def test_hostile_upload(stack, s3, monkeypatch, name, dataset, reason, contract_
     assert not exists(s3, stack.bucket, key)
     if reason is None:
         assert result["outcome"] == "processed", result
-        assert exists(s3, stack.bucket, f"staging/{dataset}/{name}")
+        assert exists(s3, stack.bucket, result["staging_key"])
         assert result["rows"] == ROWS[name]
         written = sum(pq.read_metadata(io.BytesIO(s3.get_object(Bucket=stack.bucket, Key=k)["Body"].read()))
                       .num_rows for k in result["parquet_keys"])

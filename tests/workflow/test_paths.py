@@ -25,7 +25,8 @@ def test_valid_file_becomes_typed_parquet_in_the_catalog(stack, s3):
     assert result["states"][-3:] == ["BuildProcessedMessage", "NotifyProcessed", "Processed"]
     assert result["rows"] == 6
     assert not exists(s3, stack.bucket, key)
-    assert exists(s3, stack.bucket, "staging/orders/orders-2026-11-20.csv")
+    assert result["staging_key"].startswith("staging/orders/orders-2026-11-20-")
+    assert exists(s3, stack.bucket, result["staging_key"])
     table = pa.concat_tables(
         pq.read_table(io.BytesIO(s3.get_object(Bucket=stack.bucket, Key=k)["Body"].read()))
         for k in result["parquet_keys"])
@@ -53,7 +54,7 @@ def test_invalid_file_goes_to_error_with_its_report(stack, s3):
     assert result["execution_status"] == "SUCCEEDED"
     assert result["error_key"] == "error/orders/orders-bad.csv"
     assert not exists(s3, stack.bucket, key)
-    assert not exists(s3, stack.bucket, "staging/orders/orders-bad.csv")
+    assert not keys(s3, stack.bucket, "staging/orders/orders-bad")
     report = json.loads(s3.get_object(Bucket=stack.bucket, Key=result["report_key"])["Body"].read())
     assert result["report_key"] == "error/orders/orders-bad.csv.report.json"
     reasons = {(f["reason"], f["column"]) for f in report["failures"]}
@@ -76,7 +77,7 @@ def test_bad_rows_within_the_threshold_are_rejected_and_the_rest_processed(stack
     assert result["states"][-3:] == ["BuildProcessedMessage", "NotifyProcessed", "Processed"]
     assert (result["rows"], result["rejected_rows"]) == (40, 3)
     assert not exists(s3, stack.bucket, key)
-    assert result["staging_key"] == "staging/readings/readings 2026-11-23 partial.csv"
+    assert result["staging_key"].startswith("staging/readings/readings_2026-11-23_partial-")
     assert result["rejects_key"] == "error/readings/readings 2026-11-23 partial.rejects.csv"
     rejects = s3.get_object(Bucket=stack.bucket, Key=result["rejects_key"])["Body"].read().decode()
     assert rejects.splitlines() == [
@@ -94,7 +95,7 @@ def test_bad_rows_within_the_threshold_are_rejected_and_the_rest_processed(stack
 
     report = json.loads(s3.get_object(Bucket=stack.bucket, Key=result["report_key"])["Body"].read())
     assert result["report_key"] == result["rejects_key"] + ".report.json"
-    assert (report["outcome"], report["rows_staged"], report["failed_rows"]) == ("processed_with_rejects", 37, 3)
+    assert (report["verdict"], report["rows_staged"], report["failed_rows"]) == ("accepted_with_rejects", 37, 3)
     assert {f["reason"] for f in report["failures"]} == {"wrong_type", "check_failed", "duplicate_value"}
     note = single_notification(result, "processed_with_rejects", key)
     assert note["subject"] == "ETL processed_with_rejects: readings"
@@ -110,7 +111,8 @@ def test_a_gzip_upload_within_the_threshold_is_staged_compressed(stack, s3, tmp_
     result = stack.run_file(sample, key)
 
     assert result["outcome"] == "processed_with_rejects", result
-    assert result["staging_key"] == "staging/readings/readings-partial.csv.gz"
+    assert result["staging_key"].startswith("staging/readings/readings-partial-")
+    assert result["staging_key"].endswith(".csv.gz")
     assert result["rejects_key"] == "error/readings/readings-partial.rejects.csv"
     assert _parquet(s3, stack.bucket, result["parquet_keys"]).num_rows == 37
     single_notification(result, "processed_with_rejects", key)
@@ -169,7 +171,8 @@ def test_failed_glue_job_notifies_and_keeps_the_staged_file(stack, s3, tmp_path)
     assert result["outcome"] == "failed", result
     assert result["execution_status"] == "FAILED"
     assert "TransformToParquet" in result["states"] and "NotifyFailure" in result["states"]
-    assert exists(s3, stack.bucket, "staging/orders/orders-jobfail.csv")
+    assert result["staging_key"].startswith("staging/orders/orders-jobfail-")
+    assert exists(s3, stack.bucket, result["staging_key"])
     assert not keys(s3, stack.bucket, "error/orders/orders-jobfail")
     assert result["parquet_keys"] == []
     note = single_notification(result, "failed", "incoming/orders/orders-jobfail.csv")
@@ -181,7 +184,8 @@ def test_key_with_spaces_and_unicode(stack, s3):
     result = stack.run_file(ORDERS / "orders-2026-11-20.csv", key)
 
     assert result["outcome"] == "processed", result
-    assert exists(s3, stack.bucket, "staging/orders/Q4 ventes été + remises.csv")
+    assert result["staging_key"].startswith("staging/orders/Q4_ventes_") and result["staging_key"].isascii()
+    assert exists(s3, stack.bucket, result["staging_key"])
     assert result["parquet_keys"] and all("Q4_ventes_" in k for k in result["parquet_keys"])
     single_notification(result, "processed", key)
 

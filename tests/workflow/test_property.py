@@ -13,6 +13,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from etl_common.layout import Upload
+
 from .conftest import ROOT, exists, keys
 
 pytestmark = pytest.mark.workflow
@@ -65,7 +67,7 @@ def test_every_version_ends_in_one_place_with_one_notification(stack, tmp_path_f
         assert len(handled) == 1, (key, stack.executions[key])
         assert len([n for n in stack.notifications if n["attributes"]["key"] == key]) == 1
         assert not exists(s3, stack.bucket, key)
-        assert exists(s3, stack.bucket, f"staging/orders/{path.name}") == (kind == "good")
+        assert bool(keys(s3, stack.bucket, f"staging/orders/{Upload.parse(key).source_id}-")) == (kind == "good")
         assert keys(s3, stack.bucket, f"error/orders/{path.name}") == (
             [] if kind == "good" else [f"error/orders/{path.name}", f"error/orders/{path.name}.report.json"])
         if kind == "good":

@@ -36,6 +36,8 @@ SCALAR_TYPES = {t.name: t for t in (
     LogicalType("timestamp", arrow="timestamp[us]", glue="timestamp", spark="timestamp"),
 )}
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "timestamp": "%Y-%m-%dT%H:%M:%S"}
+STRPTIME_DIRECTIVE = re.compile(r"%(.)")
+TIME_ZONE_DIRECTIVES = ("z", "Z")
 TYPE_NAMES = (*SCALAR_TYPES, "decimal(p,s)")
 
 
@@ -82,3 +84,8 @@ class ColumnType:
     def arrow(self) -> str:
         """A pyarrow type alias; decimals are `decimal128(p, s)`, built by the caller."""
         return f"decimal128({self.precision}, {self.scale})" if self.is_decimal else SCALAR_TYPES[self.name].arrow
+
+
+def time_zone_directives(strptime_format: str) -> list[re.Match[str]]:
+    """The %z and %Z of a strptime format, in order (`%%z` is a literal)."""
+    return [m for m in STRPTIME_DIRECTIVE.finditer(strptime_format) if m[1] in TIME_ZONE_DIRECTIVES]

@@ -100,8 +100,10 @@ class Upload:
         return bool(MARKER_NAMES.search(self.key))
 
     @property
-    def staging_key(self) -> str:
-        return f"{STAGING}{self.dataset}/{self.rest}"
+    def compressed(self) -> bool:
+        """A gzip upload (`.gz`): Glue reads compressed CSV by this extension, and so its staged
+        form is compressed too."""
+        return self.key.endswith(".gz")
 
     @property
     def error_key(self) -> str:
@@ -119,14 +121,34 @@ class Upload:
 
     @property
     def source_id(self) -> str:
-        """A deterministic, filesystem-safe name for this key: a rerun overwrites its own output.
+        """A deterministic name for this key, ASCII and safe in any path or URI: a rerun (a new
+        version of the key) replaces its own Parquet output and no other upload's.
 
-        The readable stem (at most 60 characters of `[A-Za-z0-9._-]`) is followed by 12 hex
-        digits of the key's SHA-256, so two keys never share an id.
+        At most 60 characters of the name's stem (no `.csv`, `.csv.gz`) in `[A-Za-z0-9._-]`, starting with a letter or
+        digit, then 12 hex digits of the key's SHA-256, so two keys never share an id.
         """
-        stem = self.key.rsplit("/", 1)[-1]
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem.rsplit(".", 1)[0])[:60] or "file"
-        return f"{stem}-{hashlib.sha256(self.key.encode()).hexdigest()[:12]}"
+        stem = self.key.rsplit("/", 1)[-1].removesuffix(".gz").rsplit(".", 1)[0]
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).lstrip("._-")[:60] or "file"
+        return f"{stem}-{_digest(self.key)}"
+
+    def staged_key(self, version_id: str | None) -> str:
+        """Where the validator writes this version's canonical CSV: named by the source id and
+        the version, never by the uploaded name, so no upload can make Spark read other files
+        (Hadoop paths are glob patterns: `*`, `?`, `[`, `{`, `\\`), collide with another
+        upload's staged object or make a key S3 refuses."""
+        return self._staged_stem(version_id) + (".csv.gz" if self.compressed else ".csv")
+
+    def job_contract_key(self, version_id: str | None) -> str:
+        """The Glue job's contract for this version, beside its staged form (the crawler skips
+        `.json`)."""
+        return self._staged_stem(version_id) + ".contract.json"
+
+    def _staged_stem(self, version_id: str | None) -> str:
+        return f"{STAGING}{self.dataset}/{self.source_id}-{_digest(version_id or 'null')}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -37,50 +37,54 @@ class ObjectVersion(Message):
 
 
 class JobColumn(Message):
-    """A contract column as the Glue job needs it: the type names it casts to and declares."""
+    """A contract column as the Glue job reads and catalogs it: the type names it is given."""
 
     name: str
     type: str          # the contract's logical type (`integer`, `decimal(12,2)`, ...)
-    spark_type: str    # Spark SQL DDL name the job casts to
+    spark_type: str    # Spark SQL DDL name of the column in the staged file's schema
     glue_type: str     # catalog type of the Parquet table
-    format: str | None = None  # strptime format of a date or timestamp column
+    catalog_name: str  # name in the Parquet files and the catalog: [a-z0-9_] only
 
 
-class JobDialect(Message):
-    """How the staged CSV is written; `encoding` is the Java charset name Spark reads it with."""
+class StagedFormat(Message):
+    """How the validator writes every staged file, so the job reads it with one fixed dialect and
+    an explicit schema and reinterprets nothing: UTF-8 CSV with a header, the contract's columns
+    in its order, every non-null value quoted (`"` doubled inside), a null as an unquoted empty
+    field, numbers as Arrow writes them, dates and UTC timestamps in these Spark patterns (the
+    text pyarrow's CSV writer gives date32 and timestamp[us])."""
 
-    delimiter: str
-    quote_char: str
-    encoding: str
-    header: bool
-    null_values: list[str]
+    date_format: str = "yyyy-MM-dd"
+    timestamp_format: str = "yyyy-MM-dd HH:mm:ss.SSSSSS"
 
 
 class JobContract(Message):
-    """The part of a contract the Glue job needs, small enough for a state payload."""
+    """The part of a contract the Glue job needs; `partition_by` names catalog names."""
 
     dataset: str
     version: int
     columns: list[JobColumn]
-    dialect: JobDialect
+    staged: StagedFormat = StagedFormat()
     partition_by: list[str]
     compression: str
 
 
 class JobArguments(Message):
     """The Glue job's own arguments (glue/csv_to_parquet.py reads them; `--database` is a
-    DefaultArgument of the job). `as_glue` is the StartJobRun `Arguments` map: strings only."""
+    DefaultArgument of the job). `as_glue` is the StartJobRun `Arguments` map: strings only.
+
+    The contract goes by reference (`contract_uri`, a JobContract JSON the validator wrote beside
+    the staged file): it grows with the columns, and a state holding it, or a failed run's cause
+    that echoes the arguments, must stay under Step Functions' 256 KiB payload quota."""
 
     source_path: str
     output_path: str
     table: str
     source_id: str
-    contract: JobContract
+    contract_uri: str
 
     def as_glue(self) -> dict[str, str]:
         return {"--source_path": self.source_path, "--output_path": self.output_path,
-                "--table": self.table, "--source_id": self.source_id,
-                "--contract": self.contract.model_dump_json()}
+                "--table": self.table, "--source_id": self.source_id, "--contract_uri": self.contract_uri}
 
 
 class MoveRequest(Message):

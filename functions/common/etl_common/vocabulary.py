@@ -1,4 +1,5 @@
-"""The pipeline's words: how a file ends (`Outcome`) and why it was refused (`Reason`).
+"""The pipeline's words: how a file ends (`Outcome`), what validation decided (`Verdict`) and
+why a file was refused (`Reason`).
 
 Both are stable: subscribers filter SNS messages on the outcome, reports and dashboards match
 on reason codes (docs/report.md). They are `StrEnum`s, so a member is its own JSON string.
@@ -20,6 +21,15 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class Verdict(StrEnum):
+    """What validation decided, as its report says: the file's outcome comes later (conversion
+    may still fail) and is the notification's, never the report's."""
+
+    ACCEPTED = "accepted"
+    ACCEPTED_WITH_REJECTS = "accepted_with_rejects"
+    REJECTED = "rejected"
+
+
 class Reason(StrEnum):
     """Why a file, or a value in it, was refused; docs/report.md says what each one means."""
 
@@ -39,6 +49,7 @@ class Reason(StrEnum):
     UNEXPECTED_COLUMNS = "unexpected_columns"
     COLUMN_ORDER = "column_order"
     UNCLOSED_QUOTE = "unclosed_quote"
+    UNDECLARED_ESCAPE = "undeclared_escape"
     RAGGED_ROWS = "ragged_rows"
     TOO_FEW_ROWS = "too_few_rows"
     TOO_MANY_ROWS = "too_many_rows"

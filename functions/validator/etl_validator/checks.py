@@ -20,7 +20,7 @@ from pandera.errors import SchemaErrors
 
 from etl_common.vocabulary import Reason
 
-from .casting import cast_column, check_type
+from .casting import arrow_type, cast_column
 from .check_factory import build_check
 from .contract import Contract
 from .custom_checks import CUSTOM_CHECKS
@@ -38,6 +38,7 @@ COMMON_DELIMITERS = (",", ";", "\t", "|")
 SPLIT_ROWS = 50_000  # batches from this size on are checked as two halves at once
 HELPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
 TYPE_ERROR = "__type_error__"  # a column of the checked table: the row has a value of the wrong type
+BACKSLASH = "\\"
 
 
 def _not_null(data: PyArrowData) -> nw.Expr:
@@ -53,11 +54,14 @@ def build_schema(contract: Contract) -> pda.DataFrameSchema:
 
     Nulls are refused by a check (NOT_NULL) rather than `nullable=False`: when a column has a
     null, pandera's nullable path lists the position of every passing row in Python (about 40 ms
-    per 256k rows); a check's failure cases are the failing rows only.
+    per 256k rows); a check's failure cases are the failing rows only. A decimal column has no
+    pandera type (its engine, narwhals, knows none), so its checks compare the decimal values
+    themselves, exactly; casting already made every column its type.
     """
     return pda.DataFrameSchema(
-        {c.name: pda.Column(check_type(c), [*([] if c.nullable else [NOT_NULL]),
-                                            *(build_check(k, v) for k, v in c.checks.items())],
+        {c.name: pda.Column(None if c.column_type.is_decimal else arrow_type(c),
+                            [*([] if c.nullable else [NOT_NULL]),
+                             *(build_check(k, v) for k, v in c.checks.items())],
                             nullable=True)
          for c in contract.columns},
         strict=False,
@@ -166,6 +170,16 @@ class _Finding:
     values: list[Any]
 
 
+@dataclass(frozen=True)
+class CheckedBatch:
+    """One batch after its checks: `typed` holds the contract's columns in its order as their
+    Arrow types (null where a value failed its type), `failed` the ascending positions in the
+    batch of rows with any failed check."""
+
+    typed: pa.Table
+    failed: pa.Array
+
+
 @dataclass
 class _Part:
     """What checking one part of a batch found, and its typed values for uniqueness."""
@@ -187,7 +201,6 @@ class BatchValidator:
         self.contract, self.report = contract, report
         self.schema = build_schema(contract)
         self.rows = 0
-        self._check_types = {c.name: check_type(c) for c in contract.columns}
         self._seen = {c.name: SeenKeys() for c in contract.columns if c.unique}
         self._seen_groups = {group: SeenKeys() for group in contract.unique_together}
         self._pandera_order = {(name, _label(check)): (3, i, j)
@@ -195,15 +208,23 @@ class BatchValidator:
                                for j, check in enumerate(column.checks)}
         self._builtin = {(c.name, _label(build_check(k, v))) for c in contract.columns
                          for k, v in c.checks.items() if k not in CUSTOM_CHECKS}
+        # Where _check_escapes looks: string columns until it finds one; none when the dialect declares
+        # an escape or uses a backslash as its delimiter or quote.
+        dialect = contract.dialect
+        search = dialect.escape_char is None and BACKSLASH not in (dialect.delimiter, dialect.quote_char)
+        self._escape_columns = [c.name for c in contract.columns if search and c.column_type.name == "string"]
         # pandera registers its backends on the first validate: once, before two threads can race.
-        self.schema.validate(pa.table({c.name: pa.array([], check_type(c)) for c in contract.columns}
+        self.schema.validate(pa.table({c.name: pa.array([], arrow_type(c)) for c in contract.columns}
                                       | {TYPE_ERROR: pa.array([], pa.bool_())}))
 
-    def validate(self, batch: pa.RecordBatch) -> None:
+    def validate(self, batch: pa.RecordBatch) -> CheckedBatch:
         """Types, then uniqueness, then pandera on the typed batch. A row with a value of the wrong
-        type is not checked further: its nulls and value checks are left out of the findings."""
+        type is not checked further: its nulls and value checks are left out of the findings.
+        Returns the batch's typed values and which of its rows failed."""
         first_row = self.rows + 1
         self.rows += batch.num_rows
+        if self._escape_columns:
+            self._check_escapes(batch, first_row)
         if batch.num_rows < SPLIT_ROWS:
             parts = [self._check_part(batch, 0)]
         else:
@@ -216,6 +237,30 @@ class BatchValidator:
         for f in sorted(findings, key=lambda f: f.order):
             self.report.add(f.check, f.column, f.reason,
                             [None if p is None else first_row + p for p in f.positions], f.values)
+        failed = sorted({p for f in findings for p in f.positions if p is not None})
+        typed = {c.name: pa.chunked_array([part.typed[c.name] for part in parts], arrow_type(c))
+                 for c in self.contract.columns}
+        return CheckedBatch(pa.table(typed), pa.array(failed, pa.int64()))
+
+    def _check_escapes(self, batch: pa.RecordBatch, first_row: int) -> None:
+        """Quotes escaped with a backslash, which the dialect does not declare: read with doubled
+        quotes, `"say \\"hi\\""` becomes `say \\hi\\""`, a value holding a backslash before a quote
+        and ending with one (JSON in a well-quoted field, `{"a": "\\"x\\""}`, ends otherwise; `C:\\dir\\`
+        holds no quote). Reported once, for the file: the tool that wrote it escaped every value so,
+        and no row of it was read as written. String columns only: other types fail their cast."""
+        quote = self.contract.dialect.quote_char
+        for name in self._escape_columns:
+            values = batch.column(name)
+            position = _first_escaped(values, quote)
+            if position is not None:
+                value = values[position].as_py()
+                value = value if len(value) <= 40 else value[:40] + "..."
+                self.report.add_file("row.escapes", Reason.UNDECLARED_ESCAPE,
+                                     f"values show {BACKSLASH}{quote}: the file escapes quotes with a backslash, "
+                                     f"which the dialect does not declare; add escape_char: '{BACKSLASH}' to it "
+                                     f"(first: {name}, row {first_row + position}: {value})")
+                self._escape_columns = []
+                return
 
     def _check_part(self, batch: pa.RecordBatch, offset: int) -> _Part:
         """Field sizes, types and pandera: everything that needs no other rows."""
@@ -233,8 +278,7 @@ class BatchValidator:
             typed[column.name] = result.values
         if bad_any is None:
             bad_any = pc.fill_null(pa.nulls(batch.num_rows, pa.bool_()), False)
-        table = pa.table({name: pc.cast(values, self._check_types[name]) for name, values in typed.items()}
-                         | {TYPE_ERROR: bad_any})
+        table = pa.table(typed | {TYPE_ERROR: bad_any})
         findings += self._run_pandera(table, offset)
         return _Part(findings, typed, offset)
 
@@ -325,6 +369,21 @@ class BatchValidator:
         if self.contract.max_rows is not None and self.rows > self.contract.max_rows:
             self.report.add_file("rows.max", Reason.TOO_MANY_ROWS,
                                  f"{self.rows} rows, contract allows at most {self.contract.max_rows}")
+
+
+def _first_escaped(values: pa.Array, quote: str) -> int | None:
+    """The position of the first value holding a backslash before `quote` and ending with `quote`,
+    or None. The column's UTF-8 bytes are searched first, in place: a regex over a buffer runs at a
+    few GB/s, pyarrow's substring kernels at a few hundred MB/s, and a hit is rare."""
+    escaped = BACKSLASH + quote
+    _, offsets, data = values.buffers()
+    bounds = memoryview(offsets).cast("i")  # a string array's int32 offsets
+    text = memoryview(data)[bounds[values.offset]:bounds[values.offset + len(values)]]
+    if not re.search(re.escape(escaped.encode()), text):
+        return None
+    found = pc.and_(pc.match_substring(values, escaped), pc.ends_with(values, quote))
+    position = pc.index(found, True).as_py()
+    return position if position >= 0 else None
 
 
 def _column_from(error) -> str | None:

@@ -10,30 +10,69 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
+from decimal import Context, Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from etl_common.column_types import DEFAULT_FORMATS, ColumnType
-from etl_common.messages import JobColumn, JobContract, JobDialect
+from etl_common.column_types import DEFAULT_FORMATS, MAX_DECIMAL_PRECISION, ColumnType, time_zone_directives
+from etl_common.messages import JobColumn, JobContract
 
 from .check_factory import CHECK_NAMES, build_check
 
 TOP_LEVEL_FIELDS = {"dataset", "version", "description", "dialect", "columns", "allow_extra_columns",
                     "ordered", "unique_together", "error_threshold",
                     "rows", "parquet", "max_bytes", "max_field_bytes"}
-# Python codec name -> the charset name Spark (Java) reads the staged file with. Only encodings
-# both sides know are allowed, so a file the validator accepts is one the Glue job can read.
-SPARK_CHARSETS = {
-    "utf-8": "utf-8", "ascii": "us-ascii", "iso8859-1": "iso-8859-1", "iso8859-15": "iso-8859-15",
-    "cp1252": "windows-1252", "utf-16": "utf-16", "utf-16-le": "utf-16le", "utf-16-be": "utf-16be",
-}
+# The Python codecs a contract may name: those whose files the validator can tell apart by their
+# first bytes (a byte order mark, NULs beside ASCII: sniff.py). The job never reads the upload.
+ENCODINGS = ("utf-8", "ascii", "iso8859-1", "iso8859-15", "cp1252", "utf-16", "utf-16-le", "utf-16-be")
 SIZE_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
 SIZE_PATTERN = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|TiB)?$")
 DEFAULT_MAX_FIELD_BYTES = 1 << 20
 COLUMN_FIELDS = {"name", "type", "nullable", "unique", "format", "checks", "description"}
+DIALECT_FIELDS = {"delimiter", "quote_char", "escape_char", "encoding", "header", "null_values"}
+# Measured with the canonical read (50 rows of integers): the Glue job in local Spark takes 8 s at
+# 1,500 columns and 12 s at 5,000; the validator's per-column checks grow faster than the width
+# (11 s at 1,000 columns, 63 s at 2,000), so 1,000 is the width a file validates in seconds.
+MAX_COLUMNS = 1000
+# Athena keeps lower-case names of 1 to 255 bytes and quotes any other character (Athena "Name
+# databases, tables, and columns"); a catalog name is the column name in that alphabet.
+CATALOG_NAME_BYTES = 255
+NOT_IN_CATALOG_NAMES = re.compile(r"[^a-z0-9_]")
+# Checks that compare with values: on a decimal column they compare decimals, exactly.
+COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le", "in_range", "isin", "notin"}
+EXACT = Context(prec=2 * MAX_DECIMAL_PRECISION)
+
+
+class ExactNumber(Decimal):
+    """A decimal column's comparison value, exact; written in check labels as in the contract."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class ExactFloat(float):
+    """A YAML float that keeps its value as written (9999999999999999.99 is 1e16 as a float)."""
+
+    exact: Decimal
+
+
+class ContractLoader(yaml.SafeLoader):
+    """yaml.safe_load, with floats as ExactFloat."""
+
+
+def _exact_float(loader: ContractLoader, node: yaml.ScalarNode) -> ExactFloat:
+    value = ExactFloat(loader.construct_yaml_float(node))
+    try:
+        value.exact = Decimal(loader.construct_scalar(node).replace("_", ""))
+    except InvalidOperation:  # YAML 1.1's .inf, .nan and 1:30.5
+        value.exact = Decimal(repr(float(value)))
+    return value
+
+
+ContractLoader.add_constructor("tag:yaml.org,2002:float", _exact_float)
 
 
 class ContractError(ValueError):
@@ -60,6 +99,12 @@ class ColumnSpec:
     format: str | None = None
     checks: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def catalog_name(self) -> str:
+        """The name in the Parquet files and the catalog: lower case, any character but `a-z`,
+        `0-9` and `_` as `_` (Spark, Glue and Athena match names without case; Athena keeps no other)."""
+        return NOT_IN_CATALOG_NAMES.sub("_", self.name.lower())
+
     @cached_property
     def column_type(self) -> ColumnType:
         """The parsed type; raises ValueError for a type the table does not know."""
@@ -74,25 +119,22 @@ class ColumnSpec:
     def for_job(self) -> JobColumn:
         """The column as the Glue job casts and catalogs it."""
         return JobColumn(name=self.name, type=self.type, spark_type=self.column_type.spark,
-                         glue_type=self.column_type.glue, format=self.format)
+                         glue_type=self.column_type.glue, catalog_name=self.catalog_name)
 
 
 @dataclass(frozen=True)
 class Dialect:
-    """How the CSV text is written. `encoding` is a Python codec name (one of SPARK_CHARSETS);
-    `null_values` are the field texts read as null (an unquoted empty field is one by default)."""
+    """How the CSV text is written. `encoding` is a Python codec name (one of ENCODINGS);
+    `null_values` are the field texts read as null (an unquoted empty field is one by default).
+    `escape_char` makes the character after it literal (MySQL and Hive write `\\"`); None: a
+    quote inside quotes is doubled (RFC 4180), and a value showing `\\"` rejects the file."""
 
     delimiter: str = ","
     quote_char: str = '"'
     encoding: str = "utf-8"
     header: bool = True
     null_values: tuple[str, ...] = ("",)
-
-    def for_job(self) -> JobDialect:
-        """The dialect as the Glue job reads it: the encoding by its Java charset name."""
-        return JobDialect(delimiter=self.delimiter, quote_char=self.quote_char,
-                          encoding=SPARK_CHARSETS[self.encoding], header=self.header,
-                          null_values=list(self.null_values))
+    escape_char: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,11 +191,19 @@ class Contract:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def column(self, name: str) -> ColumnSpec:
+        """The column named `name`; raises KeyError when the contract has none."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
     def for_job(self) -> JobContract:
         """The part of the contract the Glue job needs, small enough for a state payload."""
         return JobContract(dataset=self.dataset, version=self.version,
-                           columns=[c.for_job() for c in self.columns], dialect=self.dialect.for_job(),
-                           partition_by=list(self.partition_by), compression=self.compression)
+                           columns=[c.for_job() for c in self.columns],
+                           partition_by=[self.column(name).catalog_name for name in self.partition_by],
+                           compression=self.compression)
 
 
 def _require(mapping: dict, key: str, kind: type | tuple[type, ...], path: str, where: str) -> Any:
@@ -192,14 +242,14 @@ def _size(raw: dict, key: str, default: int | None, path: str) -> int | None:
 
 
 def _encoding(name: str, path: str) -> str:
-    """The Python codec name of a dialect encoding the validator and Spark both read."""
+    """The Python codec name of a dialect encoding, one of ENCODINGS."""
     try:
         codec = codecs.lookup(name).name
     except LookupError:
         codec = None
-    if codec not in SPARK_CHARSETS:
+    if codec not in ENCODINGS:
         raise ContractError(path, "dialect.encoding", f"unsupported encoding {name!r}; expected one of "
-                            f"{', '.join(SPARK_CHARSETS)} (or an alias such as latin-1)")
+                            f"{', '.join(ENCODINGS)} (or an alias such as latin-1)")
     return codec
 
 
@@ -222,19 +272,51 @@ def _column(raw: Any, index: int, path: str) -> ColumnSpec:
     unknown = set(raw) - COLUMN_FIELDS
     if unknown:
         raise ContractError(path, f"{where}{sorted(unknown)[0]}", "unknown field")
+    if column_type.is_decimal:
+        checks = {check: _decimal_argument(arg, column_type, path, f"{where}checks.{check}")
+                  if check in COMPARISONS else arg for check, arg in checks.items()}
     for check, arg in checks.items():
         try:
             build_check(check, arg)
         except Exception as exc:  # pandera raises TypeError, ValueError, re.error...
             raise ContractError(path, f"{where}checks.{check}", f"invalid argument {arg!r}: {exc}") from exc
+    strptime_format = _optional(raw, "format", str, DEFAULT_FORMATS.get(column_type.name), path, where)
+    zones = time_zone_directives(strptime_format or "")
+    if (zones and column_type.name != "timestamp") or len(zones) > 1:
+        raise ContractError(path, f"{where}format", "a time zone (%z or %Z) may appear once, in a timestamp "
+                            "format: a date has none")
     return ColumnSpec(
         name=name,
         type=column_type.text,
         nullable=_optional(raw, "nullable", bool, True, path, where),
         unique=_optional(raw, "unique", bool, False, path, where),
-        format=_optional(raw, "format", str, DEFAULT_FORMATS.get(column_type.name), path, where),
+        format=strptime_format,
         checks=checks,
     )
+
+
+def _decimal_argument(arg: Any, kind: ColumnType, path: str, field_name: str) -> Any:
+    """A comparison's values on a decimal column as ExactNumbers of the column's type: the check
+    then compares the stored decimals exactly (as floats, 10000000000000000.00 passes
+    `le: 9999999999999999.99`). `in_range` and `isin`/`notin` hold them in a mapping or list."""
+    if isinstance(arg, dict):
+        return {key: _decimal_argument(value, kind, path, field_name) if key in ("min_value", "max_value")
+                else value for key, value in arg.items()}
+    if isinstance(arg, list):
+        return [_decimal_argument(value, kind, path, field_name) for value in arg]
+    if isinstance(arg, bool) or not isinstance(arg, (int, float, Decimal)):
+        raise ContractError(path, field_name, f"{arg!r} is not a number; a {kind.text} column compares numbers")
+    if isinstance(arg, ExactFloat):
+        arg = arg.exact
+    number = ExactNumber(repr(arg) if isinstance(arg, float) else arg)  # a float from Python code: as typed
+    try:
+        fits = number.is_finite() and number.quantize(Decimal(1).scaleb(-kind.scale), context=EXACT) == number
+    except InvalidOperation:  # more digits than EXACT holds
+        fits = False
+    if not fits or number.copy_abs() >= Decimal(1).scaleb(kind.precision - kind.scale):
+        raise ContractError(path, field_name, f"{number} is not a {kind.text} value: a decimal column compares "
+                            "exactly with values of its own type")
+    return number
 
 
 def _error_threshold(raw: dict, path: str) -> ErrorThreshold | None:
@@ -256,6 +338,48 @@ def _error_threshold(raw: dict, path: str) -> ErrorThreshold | None:
     return threshold
 
 
+def _dialect(raw: dict, path: str) -> Dialect:
+    """The dialect, its special characters each one ASCII character, the escape distinct from the
+    others (an unknown key is an error: `escapechar`, Python's spelling, would be ignored)."""
+    unknown = set(raw) - DIALECT_FIELDS
+    if unknown:
+        raise ContractError(path, f"dialect.{sorted(unknown)[0]}", "unknown field")
+    dialect = Dialect(
+        delimiter=_optional(raw, "delimiter", str, ",", path, "dialect."),
+        quote_char=_optional(raw, "quote_char", str, '"', path, "dialect."),
+        encoding=_encoding(_optional(raw, "encoding", str, "utf-8", path, "dialect."), path),
+        header=_optional(raw, "header", bool, True, path, "dialect."),
+        null_values=tuple(_optional(raw, "null_values", list, [""], path, "dialect.")),
+        escape_char=_optional(raw, "escape_char", str, None, path, "dialect."),
+    )
+    for name in ("delimiter", "quote_char", "escape_char"):
+        value = getattr(dialect, name)
+        if value is not None and (len(value) != 1 or not value.isascii()):
+            raise ContractError(path, f"dialect.{name}", "must be one character (ASCII)")
+    if dialect.escape_char in (dialect.delimiter, dialect.quote_char):
+        raise ContractError(path, "dialect.escape_char", "must differ from the delimiter and the quote_char "
+                            "(leave it out for quotes doubled inside quotes)")
+    return dialect
+
+
+def _check_catalog_names(columns: tuple[ColumnSpec, ...], path: str) -> None:
+    """Every column needs a catalog name of its own: Spark, Glue and Athena tell names apart
+    without case, and Athena keeps only CATALOG_NAME_BYTES of a-z, 0-9 and _."""
+    seen: dict[str, str] = {}
+    for column in columns:
+        catalog, where = column.catalog_name, f"columns[{column.name}].name"
+        if not 0 < len(catalog) <= CATALOG_NAME_BYTES:
+            raise ContractError(path, where, f"must be 1 to {CATALOG_NAME_BYTES} characters (the catalog's limit)")
+        other = seen.setdefault(catalog, column.name)
+        if other == column.name:
+            continue
+        if other.lower() == column.name.lower():
+            raise ContractError(path, where, f"differs from {other!r} only in case; Spark, Glue and Athena "
+                                "do not tell them apart")
+        raise ContractError(path, where, f"{other!r} and {column.name!r} both become {catalog!r} in the "
+                            "catalog, which keeps only lower-case a-z, 0-9 and _")
+
+
 def parse_contract(raw: Any, path: str) -> Contract:
     """Build a Contract from parsed YAML (`path` only names the file in errors), raising
     ContractError on the first bad field.
@@ -271,27 +395,23 @@ def parse_contract(raw: Any, path: str) -> Contract:
     raw_columns = _require(raw, "columns", list, path, "")
     if not raw_columns:
         raise ContractError(path, "columns", "needs at least one column")
+    if len(raw_columns) > MAX_COLUMNS:
+        raise ContractError(path, "columns", f"{len(raw_columns)} columns; a contract takes at most {MAX_COLUMNS} (docs/contracts.md)")
     columns = tuple(_column(c, i, path) for i, c in enumerate(raw_columns))
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise ContractError(path, "columns", "column names must be unique")
-    dialect_raw = _optional(raw, "dialect", dict, {}, path, "")
-    dialect = Dialect(
-        delimiter=_optional(dialect_raw, "delimiter", str, ",", path, "dialect."),
-        quote_char=_optional(dialect_raw, "quote_char", str, '"', path, "dialect."),
-        encoding=_encoding(_optional(dialect_raw, "encoding", str, "utf-8", path, "dialect."), path),
-        header=_optional(dialect_raw, "header", bool, True, path, "dialect."),
-        null_values=tuple(_optional(dialect_raw, "null_values", list, [""], path, "dialect.")),
-    )
-    for name in ("delimiter", "quote_char"):
-        if len(getattr(dialect, name)) != 1 or not getattr(dialect, name).isascii():
-            raise ContractError(path, f"dialect.{name}", "must be one character (ASCII)")
+    _check_catalog_names(columns, path)
+    dialect = _dialect(_optional(raw, "dialect", dict, {}, path, ""), path)
     rows = _optional(raw, "rows", dict, {}, path, "")
     parquet = _optional(raw, "parquet", dict, {}, path, "")
     partition_by = tuple(_optional(parquet, "partition_by", list, [], path, "parquet."))
     for part in partition_by:
         if part not in names:
             raise ContractError(path, "parquet.partition_by", f"{part!r} is not a column")
+        if columns[names.index(part)].nullable:
+            raise ContractError(path, "parquet.partition_by", f"{part!r} is nullable; a partition column needs "
+                                "nullable: false (a null would land in __HIVE_DEFAULT_PARTITION__)")
     compression = _optional(parquet, "compression", str, "snappy", path, "parquet.")
     if compression not in {"snappy", "gzip", "zstd", "none"}:
         raise ContractError(path, "parquet.compression", "must be snappy, gzip, zstd or none")
@@ -321,7 +441,7 @@ def parse_contract(raw: Any, path: str) -> Contract:
 def load_contract(path: Path) -> Contract:
     """Read and check one contract file; raises ContractError naming the file and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=ContractLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         raise ContractError(str(path), "(yaml)", str(exc).replace("\n", " ")) from exc
     contract = parse_contract(raw, str(path))

@@ -67,7 +67,7 @@ class CsvStream:
 def _read_header(prefix: bytes, dialect: Dialect) -> list[str]:
     text = codecs.getincrementaldecoder("utf-8")().decode(prefix)  # the peek may cut a character
     first = next(csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter,
-                            quotechar=dialect.quote_char), None)
+                            quotechar=dialect.quote_char, escapechar=dialect.escape_char), None)
     if not first or first == [""]:
         raise UnreadableFile(Reason.EMPTY_FILE, "the object has no header line")
     return [name.strip() for name in first]
@@ -109,6 +109,7 @@ def _open(source: io.RawIOBase, dialect: Dialect, header: list[str], block: int,
         parse_options=pacsv.ParseOptions(
             delimiter=dialect.delimiter,
             quote_char=dialect.quote_char,
+            escape_char=dialect.escape_char,  # None: pyarrow's False, quotes are only doubled
             newlines_in_values=True,
             invalid_row_handler=on_invalid,
         ),

@@ -1,11 +1,21 @@
-"""Draft a contract from a sample file (`etl-local contract infer`), for a person to review.
+"""Draft a contract from a file (`etl-local contract infer`), for a person to review.
 
-The sample is read the way the validator reads an upload (`source.open_text`: gzip by its magic,
-byte order marks, UTF-16, strict decoding), so the drafted encoding is one the validator accepts.
-pyarrow's CSV type inference (the engine the validator parses with) gives each column a first
-type; the rules below refine it into contract types and checks. Every type is then tried on the
-sample with the validator's own cast (`casting.cast_column`); a column that would not pass falls
-back to `string`. The rules are documented in docs/contracts.md ("Drafting a contract").
+Two reads, both with the validator's own reader (`source.open_text`: gzip by its magic, byte
+order marks, UTF-16, strict decoding), so the draft claims only what the validator will find:
+
+1. the sample, the first `--rows` records: the dialect, and each column's type from pyarrow's CSV
+   type inference (the engine the validator parses with) refined by the rules below; a type the
+   validator's own cast (`casting.cast_column`) does not take for every sampled value is `string`;
+2. the scan, every record, streamed by `csv_stream.open_stream` and cast as the validator casts:
+   a type that a later value does not fit is widened (FALLBACK), and nullability, uniqueness and
+   checks are what the whole file shows. So the draft passes the file it was drafted from.
+
+Memory is bounded whatever the file's size: the sample (`--rows` records as text), two of the
+reader's batches (`csv_stream.BATCH_ROWS` rows each), and per column at most MAX_ISIN + 1
+distinct values and, for a column that may be unique, its keys (`checks.SeenKeys`, at most
+MAX_UNIQUE_KEYS of them: past that the draft leaves `unique` out and says so). A file that stops
+decoding past the sample is read again in the next encoding. The rules are documented in
+docs/contracts.md ("Drafting a contract from a sample").
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +37,32 @@ from etl_common.column_types import DEFAULT_FORMATS, MAX_DECIMAL_PRECISION, Colu
 from etl_common.vocabulary import Reason
 
 from .casting import FALSE, TRUE, cast_column
-from .contract import ColumnSpec
+from .checks import SeenKeys
+from .contract import DEFAULT_MAX_FIELD_BYTES, ColumnSpec, Dialect
+from .csv_stream import block_size, open_stream
 from .errors import UnreadableFile
-from .source import ChunkReader, body_chunks, open_text
+from .source import ChunkReader, Text, body_chunks, open_text
 
 DELIMITERS = ",;\t|"
 NULL_TOKENS = ["", "NULL", "null", "NA", "N/A", "None"]
 BOOL_WORDS = frozenset(TRUE + FALSE)
-# Tried in this order; the first the validator's reader decodes the sample with is drafted.
+# Tried in this order; the first the validator's reader decodes the whole file with is drafted.
 # 8-bit text that is not UTF-8 is taken as latin-1, which decodes any byte.
-ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "latin-1")
+TRIED_ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "latin-1")
 SNIFF_CHARS = 64 << 10
 FLAG_NAME = re.compile(r"^(is|has|can|should)_|_flag$|^flag_", re.IGNORECASE)
 ID_NAME = re.compile(r"^(?i:id)$|_(?i:id)$|[a-z0-9](Id|ID)$")  # id, order_id, orderId, ORDER_ID
 FIXED_DECIMAL = re.compile(r"^[+-]?(\d+)\.(\d+)$")
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-CODE = re.compile(r"^[A-Z]+$")
 NUMBERS = ("integer", "float", "decimal")
+# The type a column is widened to when a value does not fit its type: each takes every value
+# the one before it takes, so the records already read still fit.
+FALLBACK = {"integer": "float", "decimal": "float", "float": "string", "boolean": "string",
+            "date": "string", "timestamp": "string"}
 MAX_SCALE = 4          # decimals only for "money-like" values: at most 4 digits after the point
 MAX_ISIN = 20          # isin only when at most 20 distinct values...
-MAX_ISIN_RATIO = 0.5   # ...and at most one distinct value per two sampled rows
+MAX_ISIN_RATIO = 0.5   # ...and at most one distinct value per two rows
+MAX_UNIQUE_KEYS = 2_000_000  # keys held to check a column is unique: 32 MB as int64 ranges at worst
 DATE_FORMATS = [DEFAULT_FORMATS["date"], "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y",
                 "%Y%m%d", "%d %b %Y", "%b %d %Y"]
 TIMESTAMP_FORMATS = [
@@ -59,34 +75,154 @@ TIMESTAMP_FORMATS = [
 
 @dataclass
 class Sample:
+    """The first records as text, and the dialect and encoding they were read with."""
+
     encoding: str
     compression: str | None
     delimiter: str
     quote_char: str
     header: bool
     names: list[str]
-    rows: list[list[str]]
-    skipped: int = 0                      # records with the wrong number of fields
+    rows: list[list[str]]                 # records with the header's number of fields
     null_values: list[str] = field(default_factory=list)
+
+    @property
+    def dialect(self) -> Dialect:
+        """As a contract would give it, for the validator's reader."""
+        return Dialect(self.delimiter, self.quote_char, self.encoding, self.header, tuple(self.null_values))
+
+
+@dataclass
+class Profile:
+    """What the whole file shows of one column; each field stays small however long the file.
+
+    `spec` starts as the sample's type and is widened when a value does not fit; `keys` holds the
+    keys seen while the column may still be unique (None once it is not, or cannot be told).
+    """
+
+    spec: ColumnSpec
+    keys: SeenKeys | None
+    values: int = 0                       # non-null values
+    nullable: bool = False
+    negative: bool = False
+    distinct: set[str] | None = field(default_factory=set)  # None past MAX_ISIN
+    email: bool = True                    # every value looks like an email
+    code: int | None = 0                  # every value is this many capital letters (0: no value yet)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, text: pa.Array, first_record: int) -> None:
+        """One batch of the column's text, its first record numbered `first_record`."""
+        present = pc.drop_null(text)
+        self.values += len(present)
+        self.nullable = self.nullable or len(present) < len(text)
+        typed = self._typed(text, first_record)
+        if self.spec.column_type.name in NUMBERS:
+            self.negative = self.negative or (pc.min(typed).as_py() or 0) < 0
+        self._unique(typed)
+        self._text(present)
+
+    def _typed(self, text: pa.Array, first_record: int) -> pa.Array:
+        """The values cast as the validator casts them, widening the type until they all fit."""
+        result = cast_column(text, self.spec)
+        while pc.any(result.bad).as_py():
+            at = pc.index(result.bad, True).as_py()
+            wider = FALLBACK[self.spec.column_type.name]
+            self.notes.append(f"{self.spec.name}: {self.spec.type} in the sample, but record "
+                              f"{first_record + at} has {text[at].as_py()[:40]!r}: drafted as {wider}.")
+            if self.keys is not None:
+                self.notes.append(f"{self.spec.name}: not checked for uniqueness past its type change.")
+                self.keys = None
+            self.spec = replace(self.spec, type=wider, format=None)
+            result = cast_column(text, self.spec)
+        return result.values
+
+    def _unique(self, typed: pa.Array) -> None:
+        if self.keys is None:
+            return
+        if self.values > MAX_UNIQUE_KEYS:
+            self.notes.append(f"{self.spec.name}: more than {MAX_UNIQUE_KEYS} values, not checked for "
+                              "uniqueness; add `unique: true` if it is.")
+            self.keys = None
+        elif len(self.keys.repeats(typed)):
+            self.keys = None
+
+    def _text(self, present: pa.Array) -> None:
+        """What the string checks need, from the values as written; each stops once it fails."""
+        if self.distinct is not None:
+            self.distinct.update(pc.unique(present).slice(0, MAX_ISIN + 1).to_pylist())
+            if len(self.distinct) > MAX_ISIN:
+                self.distinct = None
+        self.email = self.email and _all_match(present, EMAIL)
+        if self.code is not None and len(present):
+            size = self.code or len(present[0].as_py())
+            self.code = size if _all_match(present, f"^[A-Z]{{{size}}}$") else None
+
+    def column(self, rows: int) -> dict[str, Any]:
+        """The column's contract entry (a plain mapping ready for YAML)."""
+        column: dict[str, Any] = {"name": self.spec.name, "type": self.spec.type}
+        if self.spec.format:
+            column["format"] = self.spec.format
+        column["nullable"] = self.nullable
+        if self.keys is not None and self.values:
+            column["unique"] = True
+        checks = self._checks(rows)
+        if checks:
+            column["checks"] = Flow(checks)
+        return column
+
+    def _checks(self, rows: int) -> dict[str, Any]:
+        kind = self.spec.column_type.name
+        checks: dict[str, Any] = {}
+        if kind in NUMBERS and self.values and not self.negative:
+            checks["ge"] = 0
+        if kind != "string" or not self.values:
+            return checks
+        if self.distinct is not None and len(self.distinct) <= MAX_ISIN_RATIO * rows:
+            checks["isin"] = sorted(self.distinct)
+        if self.email:
+            checks["str_matches"] = EMAIL
+        elif self.code is not None and 2 <= self.code <= 6:
+            checks["str_matches"] = f"^[A-Z]{{{self.code}}}$"
+        return checks
+
+
+def _all_match(values: pa.Array, pattern: str) -> bool:
+    """Whether every value matches, as pandera's `str_matches` tests it (RE2, from the start)."""
+    return pc.all(pc.match_substring_regex(values, pattern), min_count=0).as_py()
+
+
+@dataclass
+class Draft:
+    """A drafted contract (a plain mapping ready for YAML) and what it was drafted from."""
+
+    contract: dict[str, Any]
+    sample: Sample
+    rows: int                             # data records in the file, ragged ones left out
+    ragged: int                           # records with the wrong number of fields
+    notes: list[str]                      # where the file overruled the sample
 
 
 @contextmanager
-def _text(path: Path, encoding: str) -> Iterator[tuple[io.TextIOWrapper, str | None]]:
-    """The file as the validator's reader decodes it with `encoding`, and its compression.
+def _opened(path: Path, encoding: str) -> Iterator[Text]:
+    """The file as the validator's reader decodes it with `encoding`: UTF-8 chunks.
 
     Raises UnreadableFile, at once or while reading, for text not in `encoding` or not text at all.
     """
     with path.open("rb") as raw:
-        text = open_text(body_chunks(raw), encoding, max_bytes=None)
-        yield io.TextIOWrapper(ChunkReader(text.chunks), encoding="utf-8", newline=""), text.compression
+        yield open_text(body_chunks(raw), encoding, max_bytes=None)
 
 
-def read_sample(path: Path, max_rows: int) -> Sample:
-    """Detect the encoding and dialect and read the first `max_rows` records as text."""
+def _lines(text: Text) -> io.TextIOWrapper:
+    return io.TextIOWrapper(ChunkReader(text.chunks), encoding="utf-8", newline="")
+
+
+def infer(path: Path, dataset: str, max_rows: int = 10_000) -> Draft:
+    """Draft from the first `max_rows` records and a scan of the whole file, in the first of
+    TRIED_ENCODINGS the validator reads the whole file with."""
     failure: UnreadableFile | None = None
-    for encoding in ENCODINGS:
+    for encoding in TRIED_ENCODINGS:
         try:
-            return _read_sample(path, encoding, max_rows)
+            return _infer(path, dataset, max_rows, encoding)
         except UnreadableFile as exc:
             failure = exc
             if exc.reason != Reason.BAD_ENCODING:
@@ -94,13 +230,35 @@ def read_sample(path: Path, max_rows: int) -> Sample:
     raise ValueError(f"{path}: {failure}") from failure
 
 
+def _infer(path: Path, dataset: str, max_rows: int, encoding: str) -> Draft:
+    sample = _read_sample(path, encoding, max_rows)
+    specs = [_type(name, text, kind) for name, text, kind in zip(sample.names, _sample_columns(sample),
+                                                                 _arrow_types(sample), strict=True)]
+    first_integer = next((s.name for s in specs if s.type == "integer"), None)
+    profiles = [Profile(s, SeenKeys() if s.name == first_integer or ID_NAME.search(s.name) else None)
+                for s in specs]
+    rows, ragged = _scan(path, sample, profiles)
+    contract = {
+        "dataset": dataset,
+        "version": 1,
+        "dialect": {"delimiter": sample.delimiter, "quote_char": sample.quote_char,
+                    "encoding": sample.encoding, "header": sample.header,
+                    "null_values": sample.null_values},
+        "columns": [p.column(rows) for p in profiles],
+        "rows": Flow(min=1),
+    }
+    return Draft(contract, sample, rows, ragged, [note for p in profiles for note in p.notes])
+
+
 def _read_sample(path: Path, encoding: str, max_rows: int) -> Sample:
-    with _text(path, encoding) as (text, _):
-        head = text.read(SNIFF_CHARS)
+    """Detect the dialect and read the first `max_rows` records as text."""
+    with _opened(path, encoding) as text:
+        head = _lines(text).read(SNIFF_CHARS)
     delimiter, quote_char, header = _dialect(head[:head.rfind("\n") + 1] or head)
-    with _text(path, encoding) as (text, compression):
-        reader = csv.reader(text, delimiter=delimiter, quotechar=quote_char, strict=False)
+    with _opened(path, encoding) as text:
+        reader = csv.reader(_lines(text), delimiter=delimiter, quotechar=quote_char, strict=False)
         rows = list(_take(reader, max_rows + (1 if header else 0)))
+        compression = text.compression
     if not rows:
         raise ValueError(f"{path}: no records to infer from")
     if header:
@@ -111,8 +269,7 @@ def _read_sample(path: Path, encoding: str, max_rows: int) -> Sample:
     good = [r for r in rows if len(r) == len(names)]
     seen = {v for r in good for v in r if v in NULL_TOKENS}
     nulls = [""] + [t for t in NULL_TOKENS[1:] if t in seen]
-    return Sample(encoding, compression, delimiter, quote_char, header, names, good,
-                  len(rows) - len(good), nulls)
+    return Sample(encoding, compression, delimiter, quote_char, header, names, good, nulls)
 
 
 def _take(reader: Iterator[list[str]], limit: int) -> Iterator[list[str]]:
@@ -155,6 +312,12 @@ def _names(header: list[str]) -> list[str]:
     return names
 
 
+def _sample_columns(sample: Sample) -> list[pa.Array]:
+    """Each sampled column as text, its null values as nulls."""
+    return [pa.array([None if r[i] in sample.null_values else r[i] for r in sample.rows], pa.string())
+            for i in range(len(sample.names))]
+
+
 def _arrow_types(sample: Sample) -> list[Any]:
     """pyarrow's inferred type per column, nulls already turned into empty fields."""
     out = io.StringIO()
@@ -169,41 +332,10 @@ def _arrow_types(sample: Sample) -> list[Any]:
     return [table.column(i).type for i in range(table.num_columns)]
 
 
-def infer(path: Path, dataset: str, max_rows: int = 10_000) -> tuple[dict[str, Any], Sample]:
-    """The drafted contract (as a plain mapping ready for YAML) and the sample it came from."""
-    sample = read_sample(path, max_rows)
-    types = _arrow_types(sample)
-    columns, first_integer = [], True
-    for i, name in enumerate(sample.names):
-        values = [None if r[i] in sample.null_values else r[i] for r in sample.rows]
-        column = _column(name, pa.array(values, pa.string()), types[i], len(sample.rows))
-        if column["type"] == "integer":
-            column["unique"] = column.pop("_distinct") and (first_integer or bool(ID_NAME.search(name)))
-            first_integer = False
-        else:
-            column["unique"] = column.pop("_distinct") and bool(ID_NAME.search(name))
-        if not column["unique"]:
-            del column["unique"]
-        checks = column.pop("checks")
-        if checks:
-            column["checks"] = Flow(checks)
-        columns.append(column)
-    contract = {
-        "dataset": dataset,
-        "version": 1,
-        "dialect": {"delimiter": sample.delimiter, "quote_char": sample.quote_char,
-                    "encoding": sample.encoding, "header": sample.header,
-                    "null_values": sample.null_values},
-        "columns": columns,
-        "rows": Flow(min=1),
-    }
-    return contract, sample
-
-
-def _column(name: str, text: pa.Array, arrow_type: pa.DataType, sampled: int) -> dict[str, Any]:
+def _type(name: str, text: pa.Array, arrow_type: pa.DataType) -> ColumnSpec:
+    """The column's type (and format) from its sampled values."""
     present = pc.drop_null(text)
     stripped = [v.strip() for v in present.to_pylist()]
-    distinct = set(present.to_pylist())
 
     def fits(kind: str, fmt: str | None = None) -> bool:
         """Whether the validator's own cast takes every value in the sample."""
@@ -235,13 +367,7 @@ def _column(name: str, text: pa.Array, arrow_type: pa.DataType, sampled: int) ->
         fmt = next((f for f in DATE_FORMATS if fits("date", f)), None)
     if kind != "string" and not fits(kind, fmt):
         kind, fmt = "string", None
-    column: dict[str, Any] = {"name": name, "type": kind}
-    if fmt:
-        column["format"] = fmt
-    column["nullable"] = len(present) < len(text)
-    column["_distinct"] = len(present) > 0 and len(distinct) == len(present)
-    column["checks"] = _checks(ColumnSpec(name, kind, format=fmt), text, present, sampled)
-    return column
+    return ColumnSpec(name, kind, format=fmt)
 
 
 def _decimal(values: list[str]) -> str | None:
@@ -257,44 +383,46 @@ def _decimal(values: list[str]) -> str | None:
     return ColumnType("decimal", precision, scale).text if precision <= MAX_DECIMAL_PRECISION else None
 
 
-def _checks(spec: ColumnSpec, text: pa.Array, present: pa.Array, sampled: int) -> dict[str, Any]:
-    checks: dict[str, Any] = {}
-    if spec.column_type.name in NUMBERS:
-        low = pc.min(cast_column(text, spec).values).as_py()
-        if low is not None and low >= 0:
-            checks["ge"] = 0
-    if spec.column_type.name != "string" or len(present) == 0:
-        return checks
-    values = present.to_pylist()
-    distinct = sorted(set(values))
-    if len(distinct) <= MAX_ISIN and len(distinct) / max(sampled, 1) <= MAX_ISIN_RATIO:
-        checks["isin"] = distinct
-    if all(re.match(EMAIL, v) for v in values):
-        checks["str_matches"] = EMAIL
-    elif all(CODE.match(v) for v in values) and len(lengths := {len(v) for v in values}) == 1 \
-            and 2 <= (size := lengths.pop()) <= 6:
-        checks["str_matches"] = f"^[A-Z]{{{size}}}$"
-    return checks
+def _scan(path: Path, sample: Sample, profiles: list[Profile]) -> tuple[int, int]:
+    """Every record through the profiles, read as the validator reads it; the data records and
+    the ragged ones. Raises UnreadableFile as the validator's reader does."""
+    rows = 0
+    with _opened(path, sample.encoding) as text:
+        stream = open_stream(text.chunks, sample.dialect, sample.names, block_size(DEFAULT_MAX_FIELD_BYTES))
+        if len(set(stream.header)) != len(stream.header):
+            raise ValueError(f"{path}: the header repeats a column name; the validator rejects such "
+                             "files (duplicate_columns)")
+        for batch in stream.batches:
+            for index, profile in enumerate(profiles):
+                profile.add(batch.column(index), rows + 1)
+            rows += batch.num_rows
+    if stream.oversized:
+        raise ValueError(f"{path}: a record after row {rows} is larger than the reader's block: a field "
+                         f"over {DEFAULT_MAX_FIELD_BYTES} bytes, or a quote never closed")
+    return rows, stream.ragged_count
 
 
 class Flow(dict):
     """A mapping written on one line (checks, rows), like the shipped contracts."""
 
 
-def to_yaml(contract: dict[str, Any], source: str, sample: Sample) -> str:
-    lines = [(f"# Drafted by etl-local contract infer from {source} ({len(sample.rows)} rows sampled); "
+def to_yaml(draft: Draft, source: str) -> str:
+    lines = [(f"# Drafted by etl-local contract infer from {source} (types from {len(draft.sample.rows)} "
+              f"sampled rows; nullability, uniqueness and checks from all {draft.rows}); "
               "review every field before use.")]
-    if sample.compression:
-        lines.append(f"# The sample is {sample.compression}-compressed; upload such files as <name>.csv.gz.")
-    if sample.skipped:
-        lines.append(f"# {sample.skipped} sampled record(s) had the wrong number of fields and were ignored.")
+    if draft.sample.compression:
+        lines.append(f"# The file is {draft.sample.compression}-compressed; upload such files as <name>.csv.gz.")
+    if draft.ragged:
+        lines.append(f"# {draft.ragged} record(s) had the wrong number of fields and were left out; the "
+                     "validator rejects the file until they are fixed (ragged_rows).")
+    lines += [f"# {note}" for note in draft.notes]
+
     class Dumper(yaml.SafeDumper):
         pass
 
     Dumper.add_representer(Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
     Dumper.add_representer(list, lambda d, v: d.represent_sequence(
         "tag:yaml.org,2002:seq", v, flow_style=not any(isinstance(i, dict) for i in v)))
-    body = yaml.dump(contract, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                     width=100)
+    body = yaml.dump(draft.contract, Dumper=Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=100)
     return "\n".join(lines) + "\n" + body
-

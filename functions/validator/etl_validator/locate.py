@@ -2,28 +2,40 @@
 
 pyarrow does not number rows when values may hold newlines, so when it skipped ragged rows, met an
 open quote at the end, or stopped at a record too large for a block, the object is read again
-(only then) by a parser that counts physical lines: the header is line 1.
+(only then) by a parser that counts physical lines: the header is line 1. The same pass places the
+rows the report names: pyarrow numbered them without the ragged records it skipped.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .contract import Dialect
 from .source import ChunkReader
 
 
+class Place(NamedTuple):
+    """A record in the file: its 1-based number among the data records, ragged ones counted, and
+    the physical line it starts on."""
+
+    record: int
+    line: int
+
+
 @dataclass
 class Located:
-    """Where the records pyarrow could not take start."""
+    """Where the records pyarrow could not take start, and where the rows asked for are (by their
+    number among the records pyarrow took, which have the header's number of fields)."""
 
     ragged_lines: list[int] = field(default_factory=list)
     last_line: int | None = None   # the last record begun: the file's last, or the oversized one
     oversized: bool = False        # the pass stopped at a field over the limit
+    places: dict[int, Place] = field(default_factory=dict)
 
 
 @contextmanager
@@ -37,16 +49,19 @@ def _field_limit(limit: int) -> Iterator[None]:
 
 
 def locate(text: Iterator[bytes], dialect: Dialect, expected: int, max_field_chars: int,
-           max_samples: int) -> Located:
-    """Start lines of the first `max_samples` records without `expected` fields, and of the last.
+           max_samples: int, rows: Collection[int] = ()) -> Located:
+    """Start lines of the first `max_samples` records without `expected` fields, and of the last;
+    the Place of each of `rows`, 1-based among the records with `expected` fields.
 
     A field longer than `max_field_chars` ends the pass: memory stays bounded even when an open
     quote runs to the end of a large file.
     """
     found = Located()
     lines = io.TextIOWrapper(ChunkReader(text), encoding="utf-8", newline="")
-    reader = csv.reader(lines, delimiter=dialect.delimiter, quotechar=dialect.quote_char)
+    reader = csv.reader(lines, delimiter=dialect.delimiter, quotechar=dialect.quote_char,
+                        escapechar=dialect.escape_char)  # as pyarrow reads: records must agree
     end, skip_header = 0, dialect.header
+    records = taken = 0
     with _field_limit(max_field_chars):
         try:
             for record in reader:
@@ -56,9 +71,14 @@ def locate(text: Iterator[bytes], dialect: Dialect, expected: int, max_field_cha
                 if skip_header:
                     skip_header = False
                     continue
-                found.last_line = start
-                if len(record) != expected and len(found.ragged_lines) < max_samples:
-                    found.ragged_lines.append(start)
+                found.last_line, records = start, records + 1
+                if len(record) != expected:
+                    if len(found.ragged_lines) < max_samples:
+                        found.ragged_lines.append(start)
+                    continue
+                taken += 1
+                if taken in rows:
+                    found.places[taken] = Place(records, start)
         except csv.Error:
             found.last_line, found.oversized = end + 1, True
     return found

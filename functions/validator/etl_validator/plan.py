@@ -11,18 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from etl_common.layout import Upload, parquet_prefix, report_key, s3_uri
 from etl_common.messages import JobArguments, MoveRequest, ObjectVersion, Plan
-from etl_common.vocabulary import Outcome, Reason
+from etl_common.vocabulary import Outcome, Reason, Verdict
 
 from .contract import Contract, ContractError, find_contract
-from .split import Split, split_rows, staged_dialect
+from .staged import StagedWriter
 from .storage import Bucket, StoredObject
-from .validation import Reading, read_text, validate
+from .validation import Reading, validate
 
 
 class Clock:
@@ -57,19 +56,19 @@ def plan_object(s3: Any, source: ObjectVersion, contracts_dir: Path) -> Plan:
         stored = bucket.head(source)
     if stored.size == 0 and upload.is_marker_name():
         return _ignored(stored.version, upload, "zero-byte marker object", size=0)
+    staged_key = upload.staged_key(stored.version.version_id)
     with clock.phase("read_validate"):
-        contract, reading = _validate(stored, upload.dataset, contracts_dir)
-    split = None
-    if contract and _within_threshold(contract, reading):
-        with clock.phase("split"):
-            split = _split(bucket, stored, upload, contract, reading.report.failed_rows)
+        contract, reading, staged = _validate(bucket, stored, upload, staged_key, contracts_dir)
 
     with clock.phase("report"):
         failures = reading.report.to_list()
-        valid = reading.report.ok or split is not None
-        outcome = Outcome.PROCESSED_WITH_REJECTS if split else Outcome.PROCESSED if valid else Outcome.REJECTED
+        valid = staged is not None
+        outcome = (Outcome.REJECTED if not valid else
+                   Outcome.PROCESSED_WITH_REJECTS if staged.rows_rejected else Outcome.PROCESSED)
+        split = valid and staged.rows_rejected > 0
         report_at = _report_key(upload, valid, split)
-        document = _report(stored, upload, contract, reading, split, outcome, failures)
+        document = _report(stored, upload, contract, reading, staged_key if staged else None, staged, outcome,
+                           failures)
     document["timings"] = clock.seconds
     bucket.put_json(report_at, document)
     return Plan(
@@ -77,12 +76,12 @@ def plan_object(s3: Any, source: ObjectVersion, contracts_dir: Path) -> Plan:
         reason=failures[0]["reason"] if failures else None,
         message=_describe(failures) if failures else None,
         size=stored.size, rows=reading.rows, failed_rows=len(reading.report.failed_rows),
-        rejected_rows=split.rows_rejected if split else 0,
-        move=MoveRequest(source=stored.version, target_key=upload.staging_key if valid else upload.error_key,
-                         staged_key=upload.staging_key if split else None),
+        rejected_rows=staged.rows_rejected if staged else 0,
+        move=MoveRequest(source=stored.version, target_key=staged_key if valid else upload.error_key,
+                         staged_key=staged_key if valid else None),
         report_key=report_at, report_uri=s3_uri(bucket.name, report_at),
         rejects_key=upload.rejects_key if split else None,
-        **(_onward(bucket.name, upload, contract, split is not None) if valid else {}),
+        **(_onward(bucket, stored.version, upload, contract, staged_key) if valid else {}),
     )
 
 
@@ -91,21 +90,29 @@ def _ignored(source: ObjectVersion, upload: Upload, why: str, size: int | None =
                 message=why, size=size)
 
 
-def _validate(stored: StoredObject, dataset: str, contracts_dir: Path) -> tuple[Contract | None, Reading]:
-    """The dataset's contract and what reading the object against it found; no usable contract
-    is a rejection too."""
+def _validate(bucket: Bucket, stored: StoredObject, upload: Upload, staged_key: str,
+              contracts_dir: Path) -> tuple[Contract | None, Reading, StagedWriter | None]:
+    """The dataset's contract, what reading the object against it found, and, when the file
+    goes on, its staged form (written as it was read); no usable contract is a rejection too."""
     try:
-        contract = find_contract(contracts_dir, dataset)
+        contract = find_contract(contracts_dir, upload.dataset)
     except ContractError as exc:
         reading = Reading()
         reading.report.add_file("contract", Reason.CONTRACT_INVALID, str(exc))
-        return None, reading
+        return None, reading, None
     if contract is None:
         reading = Reading()
         reading.report.add_file("file.readable", Reason.UNKNOWN_DATASET,
-                                f"no contract for dataset {dataset!r} in {contracts_dir.name}/")
-        return None, reading
-    return contract, validate(stored, contract)
+                                f"no contract for dataset {upload.dataset!r} in {contracts_dir.name}/")
+        return None, reading, None
+    rejects_key = upload.rejects_key if contract.error_threshold else None
+    with bucket.pending(staged_key, rejects_key) as pending:
+        writer = StagedWriter(contract, pending.staged, pending.rejects, upload.compressed)
+        reading = validate(stored, contract, writer.write)
+        writer.close()
+        kept = reading.report.ok or _within_threshold(contract, reading)
+        pending.keep(staged=kept, rejects=kept and writer.rows_rejected > 0)
+    return contract, reading, writer if kept else None
 
 
 def _within_threshold(contract: Contract, reading: Reading) -> bool:
@@ -125,16 +132,7 @@ def _within_threshold(contract: Contract, reading: Reading) -> bool:
     return False
 
 
-def _split(bucket: Bucket, stored: StoredObject, upload: Upload, contract: Contract,
-           failed_rows: set[int]) -> Split:
-    """Good rows streamed to the staging key, bad rows to the rejects key (written once the
-    staged part is complete; neither is left behind when the split fails)."""
-    with bucket.spooled(upload.rejects_key, "text/csv") as rejects, bucket.streamed(upload.staging_key) as staged:
-        return split_rows(read_text(stored, contract).chunks, contract, failed_rows, staged, rejects,
-                          compress=upload.staging_key.endswith(".gz"))
-
-
-def _report_key(upload: Upload, valid: bool, split: Split | None) -> str:
+def _report_key(upload: Upload, valid: bool, split: bool) -> str:
     """Beside the file's bad data: its rejects when split, the quarantined file when rejected;
     under reports/ when the whole file goes on."""
     if split:
@@ -142,20 +140,26 @@ def _report_key(upload: Upload, valid: bool, split: Split | None) -> str:
     return upload.accepted_report_key if valid else report_key(upload.error_key)
 
 
-def _onward(bucket: str, upload: Upload, contract: Contract, split: bool) -> dict[str, Any]:
-    """The plan's fields for a file that goes on to Parquet; the staged part of a split file is
-    in `staged_dialect`, so that is the dialect the job reads."""
-    parquet_path = s3_uri(bucket, parquet_prefix(upload.dataset))
-    staged = replace(contract, dialect=staged_dialect()) if split else contract
-    job = JobArguments(source_path=s3_uri(bucket, upload.staging_key), output_path=parquet_path,
-                       table=contract.dataset, source_id=upload.source_id, contract=staged.for_job())
+def _onward(bucket: Bucket, version: ObjectVersion, upload: Upload, contract: Contract,
+            staged_key: str) -> dict[str, Any]:
+    """The plan's fields for a file that goes on to Parquet: the job reads its staged form, with
+    the contract's job part written beside it."""
+    parquet_path = s3_uri(bucket.name, parquet_prefix(upload.dataset))
+    contract_key = upload.job_contract_key(version.version_id)
+    bucket.put_json(contract_key, contract.for_job().model_dump(mode="json"))
+    job = JobArguments(source_path=s3_uri(bucket.name, staged_key), output_path=parquet_path,
+                       table=contract.dataset, source_id=upload.source_id,
+                       contract_uri=s3_uri(bucket.name, contract_key))
     return {"parquet_path": parquet_path, "source_id": upload.source_id, "job_arguments": job.as_glue()}
 
 
 def _report(stored: StoredObject, upload: Upload, contract: Contract | None, reading: Reading,
-            split: Split | None, outcome: Outcome, failures: list[dict[str, Any]]) -> dict[str, Any]:
+            staged_key: str | None, staged: StagedWriter | None, outcome: Outcome,
+            failures: list[dict[str, Any]]) -> dict[str, Any]:
     """The report document (docs/report.md), without its timings."""
     valid = outcome != Outcome.REJECTED
+    verdict = (Verdict.REJECTED if not valid else
+               Verdict.ACCEPTED_WITH_REJECTS if outcome == Outcome.PROCESSED_WITH_REJECTS else Verdict.ACCEPTED)
     threshold = contract.error_threshold if contract else None
     return {
         "dataset": upload.dataset,
@@ -163,12 +167,13 @@ def _report(stored: StoredObject, upload: Upload, contract: Contract | None, rea
         "bucket": stored.version.bucket, "key": stored.key, "version_id": stored.version.version_id,
         "etag": stored.etag, "size": stored.size,
         "checksum": reading.checksum, "compression": reading.compression, "encoding": reading.encoding,
-        "valid": valid, "outcome": outcome, "rows": reading.rows, "rows_read": reading.rows,
+        "valid": valid, "verdict": verdict, "rows": reading.rows, "rows_read": reading.rows,
         "failed_rows": len(reading.report.failed_rows),
         "error_threshold": {"max_rows": threshold.max_rows, "max_fraction": threshold.max_fraction}
         if threshold else None,
-        "rows_staged": split.rows_staged if split else reading.rows if valid else 0,
-        "rejects_key": upload.rejects_key if split else None,
+        "rows_staged": staged.rows_staged if staged else 0,
+        "staged_key": staged_key,
+        "rejects_key": upload.rejects_key if staged and staged.rows_rejected else None,
         "failures": failures,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,12 @@ class Failure:
 
 @dataclass
 class Report:
-    """Accumulates failures across batches; `to_dict` is the JSON written beside the file."""
+    """Accumulates failures across batches; `to_dict` is the JSON written beside the file.
+
+    Rows come numbered as the reader yields them: 1-based among the data records with the header's
+    number of fields, so ragged records it skipped are not counted. `failed_rows` keeps that
+    numbering; `place_rows` renumbers the cases as records of the file, with their lines.
+    """
 
     failures: dict[tuple[str, str | None], Failure] = field(default_factory=dict)
     failed_rows: set[int] = field(default_factory=set)
@@ -61,6 +67,17 @@ class Report:
     def add_file(self, check: str, reason: Reason, message: str, line: int | None = None) -> None:
         """A problem with the file as a whole (or a place in it), not with values of a column."""
         self.add(check, None, reason, [None], [message], [line])
+
+    def case_rows(self) -> set[int]:
+        """The rows the cases name (at most MAX_CASES a failure), for `place_rows`."""
+        return {case["row"] for f in self.failures.values() for case in f.cases if case["row"] is not None}
+
+    def place_rows(self, places: Mapping[int, tuple[int, int]]) -> None:
+        """Give each case's row as (record of the file, line it starts on), from locate.Place."""
+        for failure in self.failures.values():
+            for case in failure.cases:
+                if case["row"] in places:
+                    case["row"], case["line"] = places[case["row"]]
 
     @property
     def ok(self) -> bool:

@@ -67,25 +67,45 @@ class Bucket:
                            Body=json.dumps(document, indent=2, default=str).encode())
 
     @contextmanager
-    def streamed(self, key: str) -> Iterator[UploadStream]:
-        """A writable file whose bytes reach `key` as they are written; an error inside the block
-        aborts the upload, so no partial object is left."""
-        upload = UploadStream(self.s3, self.name, key)
-        try:
-            yield upload
-        except BaseException as exc:
-            upload.abort(exc)
-            raise
-        upload.finish()
-
-    @contextmanager
-    def spooled(self, key: str, content_type: str) -> Iterator[BinaryIO]:
-        """A writable file uploaded to `key` when the block ends without an error."""
+    def pending(self, staged_key: str, rejects_key: str | None) -> Iterator[Pending]:
+        """Streams for a file's staged form, written while the file is read; what the block
+        marks kept (`Pending.keep`) exists once it ends, the rest is discarded: the staged
+        object's multipart upload is aborted (no partial object), the spooled rejects dropped.
+        The rejects are uploaded only after the staged object is complete. An error inside the
+        block discards both and is raised."""
+        upload = UploadStream(self.s3, self.name, staged_key)
         with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
-            yield spool
-            spool.seek(0)
-            self.s3.upload_fileobj(spool, self.name, key, ExtraArgs={"ContentType": content_type},
-                                   Config=TRANSFER)
+            pending = Pending(upload, spool if rejects_key else None)
+            try:
+                yield pending
+            except BaseException as exc:
+                upload.abort(exc)
+                raise
+            if not pending.keep_staged:
+                upload.abort(Discarded(staged_key))
+                return
+            upload.finish()
+            if rejects_key and pending.keep_rejects:
+                spool.seek(0)
+                self.s3.upload_fileobj(spool, self.name, rejects_key, ExtraArgs={"ContentType": "text/csv"},
+                                       Config=TRANSFER)
+
+
+class Discarded(Exception):
+    """Ends the upload of a staged object that is not kept (the file was rejected)."""
+
+
+@dataclass
+class Pending:
+    """The writable streams of `Bucket.pending` and what to keep of them."""
+
+    staged: UploadStream
+    rejects: BinaryIO | None
+    keep_staged: bool = False
+    keep_rejects: bool = False
+
+    def keep(self, staged: bool, rejects: bool) -> None:
+        self.keep_staged, self.keep_rejects = staged, rejects
 
 
 class UploadStream(io.RawIOBase):

@@ -7,13 +7,14 @@ time only to place problems the streaming reader cannot (locate.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
+import pyarrow as pa
 from etl_common.vocabulary import Reason
 
-from .checks import BatchValidator, check_header
+from .checks import BatchValidator, CheckedBatch, check_header
 from .contract import Contract
 from .csv_stream import MAX_RAGGED_SAMPLES, CsvStream, block_size, open_stream
 from .errors import UnreadableFile
@@ -52,13 +53,18 @@ class Reading:
     compression: str | None = None
 
 
-def validate(source: Source, contract: Contract) -> Reading:
+OnBatch = Callable[[pa.RecordBatch, CheckedBatch], None]
+
+
+def validate(source: Source, contract: Contract, on_batch: OnBatch | None = None) -> Reading:
     """Check `source` against `contract`; every problem of the file, hostile input included,
-    ends in `Reading.report` with its reason code. Raises only what reading the body raises
-    (network, S3 and disk errors), never for what the file holds."""
+    ends in `Reading.report` with its reason code. `on_batch` gets each batch as read (text)
+    with what its checks found, in file order (staged.StagedWriter writes the staged form as
+    the file is read). Raises only what reading the body or `on_batch` raises (network, S3 and
+    disk errors), never for what the file holds."""
     reading = Reading()
     try:
-        _read(source, contract, reading)
+        _read(source, contract, reading, on_batch)
     except UnreadableFile as exc:
         reading.report.add_file("file.readable", exc.reason, str(exc))
     return reading
@@ -73,7 +79,7 @@ def _text(chunks: Iterator[bytes], contract: Contract) -> Text:
     return open_text(chunks, contract.dialect.encoding, contract.max_bytes)
 
 
-def _read(source: Source, contract: Contract, reading: Reading) -> None:
+def _read(source: Source, contract: Contract, reading: Reading, on_batch: OnBatch | None) -> None:
     """Header, then every batch; re-read only to place structural problems."""
     report = reading.report
     if contract.max_bytes is not None and source.size > contract.max_bytes:
@@ -93,7 +99,9 @@ def _read(source: Source, contract: Contract, reading: Reading) -> None:
     validator = BatchValidator(contract, report)
     try:
         for batch in stream.batches:
-            validator.validate(batch)
+            checked = validator.validate(batch)
+            if on_batch is not None:
+                on_batch(batch, checked)
     finally:
         reading.rows = validator.rows + stream.ragged_count
     if stream.ragged_count or stream.unclosed_quote or stream.oversized:
@@ -108,8 +116,9 @@ def _report_structure(source: Source, contract: Contract, stream: CsvStream, rep
 
     In that order: an open quote or a runaway record also makes its record ragged.
     """
-    located = locate(read_text(source, contract).chunks, contract.dialect,
-                     len(stream.header), contract.max_field_bytes, MAX_RAGGED_SAMPLES)
+    located = locate(read_text(source, contract).chunks, contract.dialect, len(stream.header),
+                     contract.max_field_bytes, MAX_RAGGED_SAMPLES, rows=report.case_rows())
+    report.place_rows(located.places)
     if stream.unclosed_quote:
         report.add_file("row.quotes", Reason.UNCLOSED_QUOTE, "a quoted field is never closed: it runs to "
                         "the end of the file", line=located.last_line)

@@ -1,5 +1,5 @@
-"""The error threshold on moto S3: which files are split, what each part holds, and that a failed
-split leaves nothing half-written."""
+"""The staged form on moto S3: every valid file's canonical CSV, the error threshold's split of
+good and bad rows, what each part holds, and that nothing half-written is ever left."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from etl_common.layout import parse_s3_uri
 from etl_common.messages import ObjectVersion, Plan
 from etl_validator.plan import plan_object
 from etl_validator.storage import Bucket, UploadStream
@@ -50,12 +51,17 @@ def run(s3: Any, body: bytes, name: str, contracts: Path = CONTRACTS) -> tuple[P
     return plan, report
 
 
-def job_contract(plan: Plan) -> dict[str, Any]:
-    return json.loads(plan.job_arguments["--contract"])
+def job_contract(s3: Any, plan: Plan) -> dict[str, Any]:
+    """The contract's job part the validator wrote beside the staged file."""
+    return json.loads(read(s3, parse_s3_uri(plan.job_arguments["--contract_uri"])[1]))
 
 
 def read(s3: Any, key: str) -> bytes:
     return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def staged(s3: Any, plan: Plan) -> bytes:
+    return read(s3, plan.move.staged_key)
 
 
 def staged_rows(data: bytes) -> list[list[str]]:
@@ -66,15 +72,16 @@ def test_split_stages_good_rows_and_rejects_bad_ones(s3):
     plan, report = run(s3, SAMPLE.read_bytes(), "day.csv")
 
     assert plan.outcome == "processed_with_rejects" and plan.valid
-    assert plan.move.staged_key == plan.move.target_key == "staging/readings/day.csv"
+    assert plan.move.staged_key == plan.move.target_key
+    assert plan.move.staged_key.startswith("staging/readings/day-") and plan.move.staged_key.endswith(".csv")
     assert (plan.rows, plan.failed_rows, plan.rejected_rows) == (40, 3, 3)
     assert plan.rejects_key == "error/readings/day.rejects.csv"
     assert plan.report_key == "error/readings/day.rejects.csv.report.json"
     assert plan.reason == "wrong_type" and plan.message.startswith("wrong_type")
-    assert job_contract(plan)["dialect"] == {"delimiter": ",", "quote_char": '"', "encoding": "utf-8",
-                                             "header": True, "null_values": [""]}
-    assert plan.job_arguments["--source_path"] == f"s3://{BUCKET}/staging/readings/day.csv"
-    staged = staged_rows(read(s3, "staging/readings/day.csv"))
+    assert job_contract(s3, plan)["staged"] == {"date_format": "yyyy-MM-dd",
+                                            "timestamp_format": "yyyy-MM-dd HH:mm:ss.SSSSSS"}
+    assert plan.job_arguments["--source_path"] == f"s3://{BUCKET}/{plan.move.staged_key}"
+    staged = staged_rows(read(s3, plan.move.staged_key))
     assert staged[0][0] == "reading_id" and len(staged) == 1 + 37
     assert [int(r[0]) for r in staged[1:]] == [i for i in range(1, 41) if i not in BAD_ROWS]
     rejects = read(s3, "error/readings/day.rejects.csv").decode().splitlines()
@@ -82,7 +89,7 @@ def test_split_stages_good_rows_and_rejects_bad_ones(s3):
     assert report["rows_read"] == 40 and report["rows_staged"] == 37 and report["failed_rows"] == 3
     assert report["rejects_key"] == "error/readings/day.rejects.csv"
     assert report["error_threshold"] == {"max_rows": 10, "max_fraction": 0.1}
-    assert "split_seconds" in report["timings"]
+    assert report["staged_key"] == plan.move.staged_key
     assert read(s3, "incoming/readings/day.csv") == SAMPLE.read_bytes()  # the mover deletes it
 
 
@@ -96,9 +103,9 @@ def test_nulls_stay_null_and_empty_strings_stay_empty(s3, tmp_path):
     plan, _ = run(s3, body, "nulls.csv", contracts)
 
     assert plan.outcome == "processed_with_rejects", plan
-    staged = read(s3, "staging/readings/nulls.csv").decode().splitlines()
-    assert staged[1] == '"1","S-0001","2026-11-23T01:00:00","1.50",,""'
-    assert staged[2] == '"2","S-0002","2026-11-23T02:00:00","2.50",,'
+    lines = staged(s3, plan).decode().splitlines()
+    assert lines[1] == '"1","S-0001","2026-11-23 01:00:00.000000","1.50",,""'
+    assert lines[2] == '"2","S-0002","2026-11-23 02:00:00.000000","2.50",,'
     assert read(s3, "error/readings/nulls.rejects.csv").decode().splitlines()[1] == \
         "3,bad,2026-11-23T03:00:00,3.50,,x"
 
@@ -114,16 +121,16 @@ def test_rejects_keep_the_contract_dialect_and_encoding(s3, tmp_path):
     assert plan.outcome == "processed_with_rejects", plan
     assert read(s3, "error/readings/latin.rejects.csv").decode("latin-1").splitlines() == [
         rows[0], "20;S-0001;2026-11-23T01:00:00;99.00;NULL;été"]
-    staged = staged_rows(read(s3, "staging/readings/latin.csv"))
-    assert staged[1][5] == "Zürich; Nord" and len(staged) == 20
+    rows_staged = staged_rows(staged(s3, plan))
+    assert rows_staged[1][5] == "Zürich; Nord" and len(rows_staged) == 20
 
 
 def test_gzip_upload_is_staged_gzip_compressed(s3):
     plan, _ = run(s3, gzip.compress(SAMPLE.read_bytes()), "day.csv.gz")
 
     assert plan.outcome == "processed_with_rejects", plan
-    assert plan.move.staged_key == "staging/readings/day.csv.gz"
-    assert len(staged_rows(gzip.decompress(read(s3, "staging/readings/day.csv.gz")))) == 38
+    assert plan.move.staged_key.startswith("staging/readings/day-") and plan.move.staged_key.endswith(".csv.gz")
+    assert len(staged_rows(gzip.decompress(staged(s3, plan)))) == 38
     assert plan.rejects_key == "error/readings/day.rejects.csv"
     assert len(read(s3, plan.rejects_key).decode().splitlines()) == 4
 
@@ -175,20 +182,26 @@ def test_an_upload_error_reaches_the_writer(s3):
         upload.finish()
 
 
-def test_the_parts_are_written_only_when_the_split_completes(s3):
+def test_the_parts_are_written_only_when_kept_and_never_half(s3):
     bucket = Bucket(s3, BUCKET)
     with pytest.raises(OSError, match="the source broke"):
-        with bucket.spooled("error/r/x.rejects.csv", "text/csv") as rejects, \
-                bucket.streamed("staging/r/x.csv") as staged:
-            rejects.write(b"bad row\n")
-            staged.write(b"x" * (40 << 20))
+        with bucket.pending("staging/r/x.csv", "error/r/x.rejects.csv") as pending:
+            pending.rejects.write(b"bad row\n")
+            pending.staged.write(b"x" * (40 << 20))
+            pending.keep(staged=True, rejects=True)
             raise OSError("the source broke")
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
     assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
 
-    with bucket.spooled("error/r/x.rejects.csv", "text/csv") as rejects, bucket.streamed("staging/r/x.csv") as staged:
-        rejects.write(b"bad row\n")
-        staged.write(b"good row\n")
+    with bucket.pending("staging/r/x.csv", "error/r/x.rejects.csv") as pending:
+        pending.staged.write(b"x" * (40 << 20))   # a rejected file: written as read, then dropped
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+    assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+
+    with bucket.pending("staging/r/x.csv", "error/r/x.rejects.csv") as pending:
+        pending.rejects.write(b"bad row\n")
+        pending.staged.write(b"good row\n")
+        pending.keep(staged=True, rejects=True)
     assert read(s3, "staging/r/x.csv") == b"good row\n"
     assert read(s3, "error/r/x.rejects.csv") == b"bad row\n"
     assert s3.head_object(Bucket=BUCKET, Key="error/r/x.rejects.csv")["ContentType"] == "text/csv"
