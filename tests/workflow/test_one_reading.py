@@ -43,6 +43,13 @@ CASES = {
         contract("notes", [{"name": "id", "type": "integer"}, {"name": "note", "type": "string"}]),
         b'id,note\r\n1,"first\r\nsecond"\r\n2,plain\r\n',
         [{"id": 1, "note": "first\r\nsecond"}, {"id": 2, "note": "plain"}]),
+    # 4. Backslash-escaped quotes, declared in the dialect (undeclared, the file is rejected:
+    #    test_hostile.py, undeclared_escape).
+    "backslash-escapes": (
+        contract("exports", [{"name": "id", "type": "integer"}, {"name": "quote", "type": "string"}],
+                 dialect={"escape_char": "\\"}),
+        b'id,quote\n1,"say \\"hi\\""\n2,"C:\\\\dir"\n',
+        [{"id": 1, "quote": 'say "hi"'}, {"id": 2, "quote": "C:\\dir"}]),
     # 5. Unicode whitespace around a number.
     "unicode-whitespace": (
         contract("counts", [{"name": "id", "type": "integer"}, {"name": "n", "type": "decimal(10,2)"}]),
