@@ -1,4 +1,7 @@
-"""Glue 5.0 job: one validated, staged CSV file -> partitioned Parquet + a Glue Data Catalog table.
+"""Glue 5.1 job: one validated, staged CSV file -> partitioned Parquet + a Glue Data Catalog table.
+
+Glue 5.1 runs Spark 3.5.6 (https://docs.aws.amazon.com/glue/latest/dg/release-notes.html); local
+pyspark is pinned to the same Spark minor (3.5).
 
 The same script runs in AWS Glue (Spark 3.5) and in local pyspark started by the local stack in
 its own process, possibly several times: it takes the running session (`getOrCreate`, never

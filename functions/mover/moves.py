@@ -18,12 +18,33 @@ class CopyMismatch(Exception):
     """The copy's size differs from the source's: the source is kept and the move fails."""
 
 
+class HeadDenied(PermissionError):
+    """HeadObject answered 403: a missing key without s3:ListBucket, or a real denial.
+
+    S3 answers a HeadObject of a missing key with 404 only when the caller also has
+    s3:ListBucket on the bucket, otherwise with 403
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). The two cannot be
+    told apart, so a 403 is never taken for "missing": the move stops with this error.
+    """
+
+
 def _head(s3: Any, bucket: str, key: str, version_args: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The object's metadata, or None when S3 says 404 (the mover's role has s3:ListBucket on the
+    prefixes it heads, template.yaml MoverFunction HeadMissingKeysAs404). Raises HeadDenied on 403."""
     try:
         return s3.head_object(Bucket=bucket, Key=key, **(version_args or {}))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in {"404", "NoSuchKey", "NotFound"}:
             return None
+        if code in {"403", "AccessDenied", "Forbidden"} or status == 403:
+            prefix = key.split("/", 1)[0] + "/" if "/" in key else key
+            raise HeadDenied(
+                f"HeadObject was denied for s3://{bucket}/{key}: the mover's role needs s3:ListBucket on "
+                f"the bucket (prefix {prefix}*) so that a missing key answers 404, and s3:GetObject"
+                f"{'Version' if version_args else ''} on the key; a 403 cannot tell a missing key from "
+                f"a denial") from exc
         raise
 
 

@@ -183,11 +183,17 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     bucket = args.bucket or stack_bucket(session.client("cloudformation", endpoint_url=args.endpoint_url),
                                          args.stack)
     keys = [args.key] if args.key else [o["Key"] for o in quarantined(s3, bucket, args.dataset)]
+    sent = 0
     for key in keys:
         moved = reprocess_one(s3, bucket, key)
+        if "already_reprocessed" in moved:
+            print(f"{moved['source']}: already reprocessed (s3://{bucket}/{moved['already_reprocessed']})",
+                  flush=True)
+            continue
+        sent += 1
         print(f"{moved['source']} -> s3://{bucket}/{moved['incoming']}"
               + (f" (report kept at {moved['report']})" if "report" in moved else ""), flush=True)
-    print(f"{len(keys)} file(s) sent back through the pipeline.")
+    print(f"{sent} file(s) sent back through the pipeline.")
     return 0
 
 

@@ -20,13 +20,16 @@ NAME_PROPERTY = {
 
 
 class Resolver:
-    """Evaluates Ref, Fn::GetAtt, Fn::Sub, Fn::Join and Fn::If with moto's physical ids and ARNs."""
+    """Evaluates Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split, Fn::Select and Fn::If with moto's
+    physical ids and ARNs."""
 
     def __init__(self, cfn: dict[str, Any], physical: dict[str, str], parameters: dict[str, str],
-                 stack_name: str, region: str, session: Any) -> None:
+                 stack_name: str, region: str, session: Any, stack_id: str | None = None) -> None:
         self.cfn, self.physical, self.session = cfn, physical, session
+        stack_id = stack_id or (f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/"
+                                "00000000-0000-0000-0000-000000000000")
         self.values: dict[str, Any] = {
-            "AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": stack_name, "AWS::StackId": stack_id, "AWS::Region": region, "AWS::AccountId": ACCOUNT_ID,
             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None,
         }
         for name, spec in cfn.get("Parameters", {}).items():
@@ -48,6 +51,10 @@ class Resolver:
                 return self.sub(arg)
             if fn == "Fn::Join":
                 return arg[0].join(str(self(v)) for v in self(arg[1]))
+            if fn == "Fn::Split":
+                return str(self(arg[1])).split(arg[0])
+            if fn == "Fn::Select":
+                return self(arg[1])[int(self(arg[0]))]
             if fn == "Fn::If":
                 condition, if_true, if_false = arg
                 return self(if_true if self.condition(condition) else if_false)

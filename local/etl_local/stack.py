@@ -148,7 +148,8 @@ class LocalStack:
         physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
                     for r in cfn.describe_stack_resources(StackName=self.stack_name)["StackResources"]
                     if "LogicalResourceId" in r}
-        self.resolve = Resolver(tpl.cfn, physical, self.parameters, self.stack_name, REGION, self.session)
+        self.resolve = Resolver(tpl.cfn, physical, self.parameters, self.stack_name, REGION, self.session,
+                                stack_id=stack["StackId"])
         self._deploy_glue(tpl)
         self._deploy_functions(tpl)
         self._deploy_state_machines(tpl)

@@ -4,13 +4,20 @@ Works the same against the local stack (`--endpoint-url`) and a real account (`-
 `--region`): each file in `error/<dataset>/` is copied back to `incoming/<dataset>/` with
 metadata naming the quarantined version, its report moves to `reports/<dataset>/history/`,
 and the quarantined object is deleted, which on the versioned bucket keeps every version.
+
+Once per quarantined version: before copying, a run records the version in
+`reports/<dataset>/history/<name>.reprocess-<version>.report.json` with a conditional write
+(`If-None-Match: *`), which S3 lets only one writer make; a run that finds the record sends nothing.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from etl_common.layout import ERROR, Quarantined, is_report
 from etl_common.messages import ObjectVersion
@@ -25,16 +32,32 @@ def quarantined(s3: Any, bucket: str, dataset: str | None) -> Iterator[dict[str,
                 yield obj
 
 
+# S3's answers to a conditional write that loses: the key exists (412), or a concurrent
+# conditional write to it is in progress (409).
+LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
 def reprocess_one(s3: Any, bucket: str, key: str, now: datetime | None = None) -> dict[str, str]:
-    """Move one quarantined file back to incoming/; returns where everything went."""
+    """Move one quarantined file back to incoming/; returns where everything went, or, when a run
+    (this one earlier, or another at once) already sent this version, `already_reprocessed`: the record."""
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     item = Quarantined.parse(key)
     head = s3.head_object(Bucket=bucket, Key=key)
     source = ObjectVersion(bucket=bucket, key=key, version_id=head.get("VersionId"))
-    metadata = {"reprocessed-from": f"{key}#{source.version_id or 'null'}", "reprocessed-at": stamp}
+    reprocessed_from = f"{key}#{source.version_id or 'null'}"
+    record = item.history_report_key(f"reprocess-{source.version_id or 'null'}")
+    try:
+        s3.put_object(Bucket=bucket, Key=record, IfNoneMatch="*", ContentType="application/json",
+                      Body=json.dumps({"reprocessed_from": reprocessed_from, "incoming": item.incoming_key,
+                                       "reprocessed_at": stamp}).encode())
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in LOST_RACE:
+            return {"source": key, "already_reprocessed": record}
+        raise
+    metadata = {"reprocessed-from": reprocessed_from, "reprocessed-at": stamp}
     s3.copy({"Bucket": bucket, "Key": key, **source.version_args()}, bucket, item.incoming_key,
             ExtraArgs={"Metadata": metadata, "MetadataDirective": "REPLACE"})
-    moved = {"source": key, "incoming": item.incoming_key}
+    moved = {"source": key, "incoming": item.incoming_key, "record": record}
     try:
         s3.head_object(Bucket=bucket, Key=item.report_key)
     except s3.exceptions.ClientError:

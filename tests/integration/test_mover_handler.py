@@ -347,3 +347,38 @@ def test_default_transfer_copies_small_objects_in_one_part(moves, s3, bucket):
     put(s3, bucket, "incoming/orders/small.csv", b"x" * 1024)
     moves.move_object(s3, version(bucket, "incoming/orders/small.csv"), "staging/orders/small.csv")
     assert "-" not in s3.head_object(Bucket=bucket, Key="staging/orders/small.csv")["ETag"]
+
+
+# -- HeadObject answered 403 ----------------------------------------------------------------
+
+def _denying_client(operations: list[dict]):
+    """An S3 client whose HeadObject answers 403 as S3 does for a missing key when the caller has
+    no s3:ListBucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("s3", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    stub = Stubber(client)
+    for params in operations:
+        stub.add_client_error("head_object", service_error_code="403", service_message="Forbidden",
+                              http_status_code=403, expected_params=params)
+    return client, stub
+
+
+def test_head_denied_is_an_error_naming_list_bucket(moves):
+    """A 403 cannot tell a missing key from a denial: the move stops and says what the role needs."""
+    source = ObjectVersion(bucket="data", key="incoming/orders/a.csv", version_id="v1")
+    client, stub = _denying_client([{"Bucket": "data", "Key": "incoming/orders/a.csv", "VersionId": "v1"}])
+    with stub, pytest.raises(moves.HeadDenied, match=r"HeadObject was denied .*the mover's role needs "
+                                                     r"s3:ListBucket on the bucket \(prefix incoming/\*\)"):
+        moves.move_object(client, source, "staging/orders/a.csv")
+    stub.assert_no_pending_responses()
+
+
+def test_head_denied_on_the_staged_part_is_not_a_missing_file(moves):
+    """release_source must not report "does not exist" (and keep going) on a 403."""
+    source = ObjectVersion(bucket="data", key="incoming/orders/a.csv")
+    client, stub = _denying_client([{"Bucket": "data", "Key": "staging/orders/a.csv"}])
+    with stub, pytest.raises(moves.HeadDenied, match=r"prefix staging/\*"):
+        moves.release_source(client, source, "staging/orders/a.csv")
+    stub.assert_no_pending_responses()

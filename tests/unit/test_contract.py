@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from etl_common.messages import JobContract
 from etl_validator.contract import (
     MAX_COLUMNS,
+    MAX_CONTRACT_BYTES,
     Contract,
     ContractError,
     find_contract,
@@ -455,3 +457,59 @@ def test_time_zone_formats_that_load():
     formats = ["%Y-%m-%dT%H:%M:%S%z", "%d/%m/%Y %H:%M %Z", "%Y-%m-%d %%z"]
     columns = [{"name": f"t{i}", "type": "timestamp", "format": f} for i, f in enumerate(formats)]
     assert [c.format for c in parse_contract(base(columns=columns), "t.yaml").columns] == formats
+
+
+# -- regexes: checked by the engine that runs them ------------------------------------------------
+
+@pytest.mark.parametrize(("check", "pattern", "words"), [
+    ("str_matches", "^(?=[A-Z])[A-Z]{3}$", "invalid perl operator"),  # lookahead
+    ("str_matches", "(?<!x)[A-Z]{3}", "invalid perl operator"),  # lookbehind, anchored by pandera
+    ("str_contains", r"(a)\1", "invalid escape sequence"),  # backreference
+    ("str_contains", "a{1001}", "invalid repetition size"),
+    ("str_matches", "a*+", "bad repetition operator"),  # possessive
+])
+def test_a_regex_re2_refuses_is_a_contract_error(check, pattern, words):
+    raw = base(columns=[{"name": "code", "type": "string", "checks": {check: pattern}}])
+    with pytest.raises(ContractError) as info:
+        parse_contract(raw, "t.yaml")
+    assert (info.value.path, info.value.field) == ("t.yaml", f"columns[code].checks.{check}")
+    assert words in info.value.problem and "RE2" in info.value.problem and "lookaround" in info.value.problem
+
+
+def test_regexes_re2_runs_load():
+    checks = {"str_matches": r"^[A-Z]{3}(-\d+)?$", "str_contains": {"pattern": r"\d"}}
+    column = parse_contract(base(columns=[{"name": "code", "type": "string", "checks": checks}]), "t.yaml").columns[0]
+    assert column.checks == checks
+
+
+# -- YAML: no aliases, a bounded size -----------------------------------------------------------
+
+BOMB = "dataset: things\na: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+
+
+def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
+    path = write(tmp_path, "things", BOMB)
+    assert path.stat().st_size < 1024
+    started = time.perf_counter()
+    with pytest.raises(ContractError) as info:
+        load_contract(path)
+    assert time.perf_counter() - started < 0.5
+    assert (info.value.path, info.value.field) == (str(path), "(yaml)")
+    assert "YAML aliases are not allowed in contracts" in info.value.problem
+    assert "line 3" in info.value.problem
+
+
+def test_a_merge_key_is_an_alias_too(tmp_path):
+    path = write(tmp_path, "things", GOOD.format(name="things") + "x: &id {name: id}\ny: {<<: *id}\n")
+    with pytest.raises(ContractError, match="YAML aliases are not allowed"):
+        load_contract(path)
+
+
+def test_a_contract_file_over_the_size_limit_is_refused_unread(tmp_path):
+    path = write(tmp_path, "things", GOOD.format(name="things"))
+    with path.open("a", encoding="utf-8") as file:
+        file.write("#" * MAX_CONTRACT_BYTES + "\n")
+    with pytest.raises(ContractError) as info:
+        load_contract(path)
+    assert info.value.field == "(file)" and "larger than 1 MiB" in info.value.problem

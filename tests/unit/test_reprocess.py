@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -43,15 +44,67 @@ def test_a_file_goes_back_with_its_version_and_its_report_to_history(s3: Any) ->
     moved = reprocess_one(s3, BUCKET, key, now=NOW)
 
     history = "reports/orders/history/2026/day 1.csv.20261130T103305Z.report.json"
-    assert moved == {"source": key, "incoming": "incoming/orders/2026/day 1.csv", "report": history}
-    assert keys(s3) == ["incoming/orders/2026/day 1.csv", history]
+    record = f"reports/orders/history/2026/day 1.csv.reprocess-{version}.report.json"
+    assert moved == {"source": key, "incoming": "incoming/orders/2026/day 1.csv", "record": record,
+                     "report": history}
+    assert keys(s3) == ["incoming/orders/2026/day 1.csv", history, record]
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key=record)["Body"].read()) == {
+        "reprocessed_from": f"{key}#{version}", "incoming": "incoming/orders/2026/day 1.csv",
+        "reprocessed_at": "20261130T103305Z"}
     head = s3.head_object(Bucket=BUCKET, Key="incoming/orders/2026/day 1.csv")
     assert head["Metadata"] == {"reprocessed-from": f"{key}#{version}",
                                 "reprocessed-at": "20261130T103305Z"}
 
 
 def test_a_file_without_a_report(s3: Any) -> None:
-    s3.put_object(Bucket=BUCKET, Key="error/_unknown/loose.csv", Body=b"x")
+    version = s3.put_object(Bucket=BUCKET, Key="error/_unknown/loose.csv", Body=b"x")["VersionId"]
     moved = reprocess_one(s3, BUCKET, "error/_unknown/loose.csv", now=NOW)
-    assert moved == {"source": "error/_unknown/loose.csv", "incoming": "incoming/_unknown/loose.csv"}
-    assert keys(s3) == ["incoming/_unknown/loose.csv"]
+    record = f"reports/_unknown/history/loose.csv.reprocess-{version}.report.json"
+    assert moved == {"source": "error/_unknown/loose.csv", "incoming": "incoming/_unknown/loose.csv",
+                     "record": record}
+    assert keys(s3) == ["incoming/_unknown/loose.csv", record]
+
+
+class Interleaved:
+    """The S3 client of a run that reads the quarantined object, then waits while `other` runs
+    whole: the two runs of `reprocess` at once that matter, both having seen the same version."""
+
+    def __init__(self, s3: Any, other: Callable[[], dict[str, str]]) -> None:
+        self.s3, self.other, self.other_moved = s3, other, None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.s3, name)
+
+    def head_object(self, **kwargs: Any) -> dict[str, Any]:
+        head = self.s3.head_object(**kwargs)
+        if self.other_moved is None:
+            self.other_moved = self.other()
+        return head
+
+
+def test_two_runs_at_once_send_one_version_back_once(s3: Any) -> None:
+    key = "error/orders/twice.csv"
+    version = s3.put_object(Bucket=BUCKET, Key=key, Body=b"id\n1\n")["VersionId"]
+    s3.put_object(Bucket=BUCKET, Key=key + ".report.json", Body=b"{}")
+    client = Interleaved(s3, lambda: reprocess_one(s3, BUCKET, key, now=NOW))
+
+    late = reprocess_one(client, BUCKET, key, now=NOW)
+
+    record = f"reports/orders/history/twice.csv.reprocess-{version}.report.json"
+    assert client.other_moved["incoming"] == "incoming/orders/twice.csv"
+    assert late == {"source": key, "already_reprocessed": record}
+    incoming = s3.list_object_versions(Bucket=BUCKET, Prefix="incoming/")
+    assert len(incoming["Versions"]) == 1 and not incoming.get("DeleteMarkers")
+    errors = s3.list_object_versions(Bucket=BUCKET, Prefix=key)
+    assert len(errors["DeleteMarkers"]) == 2  # the file and its report, deleted once each
+
+
+def test_a_new_quarantine_of_the_same_file_goes_back_again(s3: Any) -> None:
+    """The record outlives the incoming object: the pipeline's re-quarantine of the same bytes is a
+    new version and goes back; the version already sent does not."""
+    key = "error/orders/again.csv"
+    first = s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")["VersionId"]
+    reprocess_one(s3, BUCKET, key, now=NOW)
+    s3.delete_object(Bucket=BUCKET, Key="incoming/orders/again.csv")  # the pipeline took it
+    s3.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": key, "VersionId": first})
+    assert reprocess_one(s3, BUCKET, key, now=NOW)["incoming"] == "incoming/orders/again.csv"
