@@ -11,6 +11,7 @@ from typing import Any
 
 from etl_common.layout import ERROR, REPORTS, STAGING, TRANSFORMED, event_key, incoming_key, parquet_prefix
 
+TIMED_OUT = 3  # a pipeline did not finish within --timeout
 EXIT = {"processed": 0, "processed_with_rejects": 1, "rejected": 1, "ignored": 0, "duplicate": 0, "failed": 2}
 
 
@@ -71,7 +72,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     stack = _stack(args)
     try:
         pairs = [(file, args.key or incoming_key(args.dataset, file.name)) for file in files]
-        results = stack.run_files(pairs, timeout=args.timeout)
+        try:
+            results = stack.run_files(pairs, timeout=args.timeout)
+        except TimeoutError as exc:
+            print(f"etl-local: {exc}; raise --timeout (seconds per run)", file=sys.stderr)
+            return TIMED_OUT
         for result in results:
             print(json.dumps(result, default=str) if args.json else _brief(result), flush=True)
         if args.output_dir:
@@ -232,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dataset", required=True)
     run.add_argument("--key", help="object key to upload to (default incoming/<dataset>/<file name>)")
     run.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
-    run.add_argument("--timeout", type=float, default=300)
+    run.add_argument("--timeout", type=float, default=300,
+                     help="seconds to wait for the files' pipelines (default 300); exit code 3 past it")
     run.add_argument("--output-dir", help="copy what the run produced (Parquet, reports, rejects, staged and "
                                           "error objects) here, by key, before the stack stops")
     run.set_defaults(func=cmd_run)

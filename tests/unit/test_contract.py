@@ -13,6 +13,7 @@ import pytest
 
 from etl_common.messages import JobContract
 from etl_validator.contract import (
+    DEFAULT_MAX_BYTES,
     MAX_COLUMNS,
     MAX_CONTRACT_BYTES,
     Contract,
@@ -152,7 +153,7 @@ def test_defaults():
     assert contract.version == 1
     assert contract.dialect.delimiter == "," and contract.dialect.header is True
     assert contract.dialect.encoding == "utf-8"
-    assert contract.max_bytes is None and contract.max_field_bytes == 1 << 20
+    assert contract.max_bytes == DEFAULT_MAX_BYTES == 10 << 30 and contract.max_field_bytes == 1 << 20
     assert contract.compression == "snappy"
     assert contract.partition_by == ()
     assert contract.allow_extra_columns is False

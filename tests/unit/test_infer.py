@@ -210,3 +210,15 @@ def test_ragged_records_of_the_whole_file_are_counted(tmp_path):
     drafted = infer(path, "ragged", max_rows=5)
     assert (drafted.rows, drafted.ragged) == (20, 2)
     assert "# 2 record(s) had the wrong number of fields and were left out" in to_yaml(drafted, path.name)
+
+
+@pytest.mark.parametrize("last", ['"hello, world"', '"say ""hi"" now"'])
+def test_a_crlf_export_with_quoted_text_keeps_its_header(tmp_path, last):
+    """csv.Sniffer.has_header re-sniffs without our delimiters and took `\\r` or a space for one:
+    the header became a data row of a `column_1..n` draft that passed its own file."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(("id,ship_date,amount,note\r\n1,03/02/2026,12.50," + last + "\r\n"
+                      "2,04/02/2026,7.00,\"x\"\r\n").encode())
+    contract, _ = draft(path, "export")
+    assert contract["dialect"]["header"] is True
+    assert [c["name"] for c in contract["columns"]] == ["id", "ship_date", "amount", "note"]

@@ -72,3 +72,26 @@ def test_escape_char_splits_records_as_the_reader_does():
     text = 'a,b\n"x\\",y",1\n2\n'
     assert located(text, Dialect(escape_char="\\")).ragged_lines == [3]
     assert located(text).ragged_lines == [2, 3]
+
+
+def test_a_line_without_end_stops_the_pass_where_it_starts_without_holding_it():
+    """csv.reader takes whole lines: an endless one (no newline, no quote, so under the field
+    limit's reach only once read) must stop at the record bound, not be read into memory."""
+    pulled = []
+
+    def endless():
+        yield b'a,b\n1,2\n"x\ny",3\n4,'
+        while True:
+            pulled.append(1)
+            yield b"y" * 65536
+
+    found = locate(endless(), COMMA, 2, 1000, 20, max_record_chars=1 << 20)
+    assert found.oversized and found.last_line == 5 and found.ragged_lines == []
+    assert len(pulled) <= (1 << 20) // 65536 + 2
+
+
+def test_the_default_record_bound_comes_from_the_field_limit():
+    long_line = "1," + "y" * 500 + ",z" * 10  # each field under the limit, the record over 2 x (2 x 100 + 3)
+    found = located("a,b\n1,2\n" + long_line + "\n3,4\n", limit=100)
+    assert found.oversized and found.last_line == 3
+    assert not located("a,b\n" + "1," + "y" * 100 + "\n", limit=100).oversized

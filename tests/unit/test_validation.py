@@ -95,7 +95,7 @@ def test_backslash_escaped_quotes_are_an_undeclared_escape(field):
     reading = notes('"plain"', field)
     assert reasons(reading) == [Reason.UNDECLARED_ESCAPE]
     assert "add escape_char: '\\' to it (first: note, row 2: " in reading.report.to_list()[0]["cases"][0]["value"]
-    assert not reading.report.failed_rows and reading.report.file_level
+    assert reading.report.failed_row_count == 0 and reading.report.file_level
 
 
 @pytest.mark.parametrize("field", [
@@ -121,3 +121,40 @@ def test_only_string_columns_are_searched():
 
 def test_a_declared_escape_char_reads_the_values_as_written():
     assert notes('"say \\"hi\\""', "C:\\\\dir\\\\", escape_char="\\").report.ok
+
+
+def _counting_gunzip(monkeypatch) -> list[int]:
+    """Bytes each pass decompressed: source._gunzip, wrapped."""
+    from etl_validator import source
+    produced, gunzip = [], source._gunzip
+
+    def counted(chunks, max_bytes):
+        produced.append(0)
+        for chunk in gunzip(chunks, max_bytes):
+            produced[-1] += len(chunk)
+            yield chunk
+    monkeypatch.setattr(source, "_gunzip", counted)
+    return produced
+
+
+AB = parse_contract({"dataset": "t", "columns": [{"name": "a", "type": "string"},
+                                                 {"name": "b", "type": "string"}],
+                     "max_bytes": "16 MiB"}, "t.yaml")
+
+
+def test_a_gzip_bomb_stops_at_max_bytes_of_decompressed_text(monkeypatch):
+    produced = _counting_gunzip(monkeypatch)
+    data = gzip.compress(b"a,b\n" + b"0,0\n" * (16 << 20))  # 64 MiB of rows in 150 KB
+    reading = validate(InMemory("bomb.csv.gz", data), AB)
+    assert reasons(reading) == [Reason.FILE_TOO_LARGE] and reading.checksum is None
+    assert "once decompressed" in reading.report.to_list()[0]["cases"][0]["value"]
+    assert produced == [16 << 20]
+
+
+def test_a_one_line_gzip_bomb_is_refused_without_inflating_it_all(monkeypatch):
+    """64 MiB of one field: whichever limit meets it first (max_bytes, or a record too large for
+    the reader), neither pass inflates it all."""
+    produced = _counting_gunzip(monkeypatch)
+    reading = validate(InMemory("bomb.csv.gz", gzip.compress(b"a,b\n" + b"0" * (64 << 20))), AB)
+    assert set(reasons(reading)) <= {Reason.FILE_TOO_LARGE, Reason.FIELD_TOO_LARGE} and reasons(reading)
+    assert produced and all(n <= (16 << 20) + (1 << 20) for n in produced)

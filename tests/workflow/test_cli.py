@@ -63,3 +63,14 @@ def test_run_output_dir_keeps_what_the_run_produced(tmp_path):
     assert result["parquet_keys"]
     rows = sum(pq.read_metadata(out / key).num_rows for key in result["parquet_keys"])
     assert rows == result["rows"] - result["rejected_rows"]
+
+
+def test_run_that_outlasts_its_timeout_says_so_and_exits_3(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "etl_local.cli", "run", "samples/orders/orders-2026-11-20.csv",
+         "--dataset", "orders", "--json", "--timeout", "0.01"],
+        cwd=ROOT, env=os.environ | {"HOME": str(tmp_path)}, capture_output=True, text=True, timeout=600)
+
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert done.stdout == "" and "raise --timeout" in done.stderr
+    assert "Traceback" not in done.stderr

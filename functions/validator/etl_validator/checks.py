@@ -238,6 +238,7 @@ class BatchValidator:
             self.report.add(f.check, f.column, f.reason,
                             [None if p is None else first_row + p for p in f.positions], f.values)
         failed = sorted({p for f in findings for p in f.positions if p is not None})
+        self.report.count_failed_rows(len(failed))
         typed = {c.name: pa.chunked_array([part.typed[c.name] for part in parts], arrow_type(c))
                  for c in self.contract.columns}
         return CheckedBatch(pa.table(typed), pa.array(failed, pa.int64()))

@@ -283,8 +283,17 @@ def _take(reader: Iterator[list[str]], limit: int) -> Iterator[list[str]]:
             return
 
 
+class _Sniffer(csv.Sniffer):
+    """csv.Sniffer whose `has_header` sniffs among DELIMITERS too: left free, it re-sniffs the
+    sample and takes `\r` or a space for the delimiter in CR LF files with quoted text, and then
+    calls a header data (a draft of `column_1..n` strings that passes its own file)."""
+
+    def sniff(self, sample: str, delimiters: str | None = None) -> Any:
+        return super().sniff(sample, delimiters or DELIMITERS)
+
+
 def _dialect(sample: str) -> tuple[str, str, bool]:
-    sniffer = csv.Sniffer()
+    sniffer = _Sniffer()
     try:
         sniffed = sniffer.sniff(sample, delimiters=DELIMITERS)
         delimiter, quote_char = sniffed.delimiter, sniffed.quotechar or '"'

@@ -48,16 +48,49 @@ def _field_limit(limit: int) -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
+class _RecordTooLong(Exception):
+    """The record being read is longer than the pass allows."""
+
+
+class _BoundedLines:
+    """The text's lines for csv.reader, never more than `limit` characters in all for one record:
+    csv.reader asks for whole lines and applies its field limit only once it has one, so a single
+    line of hundreds of MB would otherwise be held (twice) before anything stops it. `start` is
+    called when a record is done; a record that runs past the limit raises _RecordTooLong."""
+
+    def __init__(self, lines: io.TextIOBase, limit: int) -> None:
+        self._lines, self._limit, self._fed = lines, limit, 0
+
+    def start(self) -> None:
+        self._fed = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = self._lines.readline(self._limit - self._fed + 1)
+        if not line:
+            raise StopIteration
+        self._fed += len(line)
+        if self._fed > self._limit:
+            raise _RecordTooLong
+        return line
+
+
 def locate(text: Iterator[bytes], dialect: Dialect, expected: int, max_field_chars: int,
-           max_samples: int, rows: Collection[int] = ()) -> Located:
+           max_samples: int, rows: Collection[int] = (), max_record_chars: int | None = None) -> Located:
     """Start lines of the first `max_samples` records without `expected` fields, and of the last;
     the Place of each of `rows`, 1-based among the records with `expected` fields.
 
-    A field longer than `max_field_chars` ends the pass: memory stays bounded even when an open
-    quote runs to the end of a large file.
+    A field longer than `max_field_chars`, or a record longer than `max_record_chars` (default:
+    `expected` fields at the limit, with their quotes and delimiters), ends the pass where that
+    record starts: memory stays bounded even when an open quote or one line runs to the end of a
+    large file.
     """
     found = Located()
-    lines = io.TextIOWrapper(ChunkReader(text), encoding="utf-8", newline="")
+    if max_record_chars is None:
+        max_record_chars = expected * (2 * max_field_chars + 3)  # every quote doubled, quoted
+    lines = _BoundedLines(io.TextIOWrapper(ChunkReader(text), encoding="utf-8", newline=""), max_record_chars)
     reader = csv.reader(lines, delimiter=dialect.delimiter, quotechar=dialect.quote_char,
                         escapechar=dialect.escape_char)  # as pyarrow reads: records must agree
     end, skip_header = 0, dialect.header
@@ -65,6 +98,7 @@ def locate(text: Iterator[bytes], dialect: Dialect, expected: int, max_field_cha
     with _field_limit(max_field_chars):
         try:
             for record in reader:
+                lines.start()
                 start, end = end + 1, reader.line_num
                 if not record:
                     continue
@@ -79,6 +113,6 @@ def locate(text: Iterator[bytes], dialect: Dialect, expected: int, max_field_cha
                 taken += 1
                 if taken in rows:
                     found.places[taken] = Place(records, start)
-        except csv.Error:
+        except (csv.Error, _RecordTooLong):
             found.last_line, found.oversized = end + 1, True
     return found

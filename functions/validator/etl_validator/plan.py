@@ -75,7 +75,7 @@ def plan_object(s3: Any, source: ObjectVersion, contracts_dir: Path) -> Plan:
         source=stored.version, dataset=upload.dataset, outcome=outcome, valid=valid,
         reason=failures[0]["reason"] if failures else None,
         message=_describe(failures) if failures else None,
-        size=stored.size, rows=reading.rows, failed_rows=len(reading.report.failed_rows),
+        size=stored.size, rows=reading.rows, failed_rows=reading.report.failed_row_count,
         rejected_rows=staged.rows_rejected if staged else 0,
         move=MoveRequest(source=stored.version, target_key=staged_key if valid else upload.error_key,
                          staged_key=staged_key if valid else None),
@@ -121,7 +121,7 @@ def _within_threshold(contract: Contract, reading: Reading) -> bool:
     Over the threshold, the report says so first: that is why the whole file was rejected.
     """
     report, threshold = reading.report, contract.error_threshold
-    bad = len(report.failed_rows)
+    bad = report.failed_row_count
     if report.ok or threshold is None or report.file_level:
         return False
     if threshold.allows(bad, reading.rows) and bad < reading.rows:
@@ -168,7 +168,7 @@ def _report(stored: StoredObject, upload: Upload, contract: Contract | None, rea
         "etag": stored.etag, "size": stored.size,
         "checksum": reading.checksum, "compression": reading.compression, "encoding": reading.encoding,
         "valid": valid, "verdict": verdict, "rows": reading.rows, "rows_read": reading.rows,
-        "failed_rows": len(reading.report.failed_rows),
+        "failed_rows": reading.report.failed_row_count,
         "error_threshold": {"max_rows": threshold.max_rows, "max_fraction": threshold.max_fraction}
         if threshold else None,
         "rows_staged": staged.rows_staged if staged else 0,

@@ -44,12 +44,17 @@ class Report:
     """Accumulates failures across batches; `to_dict` is the JSON written beside the file.
 
     Rows come numbered as the reader yields them: 1-based among the data records with the header's
-    number of fields, so ragged records it skipped are not counted. `failed_rows` keeps that
-    numbering; `place_rows` renumbers the cases as records of the file, with their lines.
+    number of fields, so ragged records it skipped are not counted; `place_rows` renumbers the
+    cases as records of the file, with their lines.
+
+    `failed_row_count` is how many distinct rows failed a check: a number, not the rows, so the
+    bookkeeping stays the same size whatever the file (cases are capped at MAX_CASES a check).
+    `add` does not count rows, since one row may fail several checks: whoever knows a batch's
+    distinct failed rows adds them with `count_failed_rows` (checks.BatchValidator.validate).
     """
 
     failures: dict[tuple[str, str | None], Failure] = field(default_factory=dict)
-    failed_rows: set[int] = field(default_factory=set)
+    failed_row_count: int = 0
     file_level: bool = False  # a failure not tied to rows (header, structure, row counts)
 
     def failure(self, check: str, column: str | None, reason: Reason) -> Failure:
@@ -61,8 +66,11 @@ class Report:
     def add(self, check: str, column: str | None, reason: Reason, rows: list[int | None],
             values: list[Any], lines: list[int | None] | None = None, count: int | None = None) -> None:
         self.failure(check, column, reason).add(rows, values, lines, count)
-        self.failed_rows.update(r for r in rows if r is not None)
         self.file_level = self.file_level or None in rows
+
+    def count_failed_rows(self, rows: int) -> None:
+        """`rows` more distinct rows failed: those of one batch (rows of different batches differ)."""
+        self.failed_row_count += rows
 
     def add_file(self, check: str, reason: Reason, message: str, line: int | None = None) -> None:
         """A problem with the file as a whole (or a place in it), not with values of a column."""

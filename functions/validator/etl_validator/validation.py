@@ -117,7 +117,8 @@ def _report_structure(source: Source, contract: Contract, stream: CsvStream, rep
     In that order: an open quote or a runaway record also makes its record ragged.
     """
     located = locate(read_text(source, contract).chunks, contract.dialect, len(stream.header),
-                     contract.max_field_bytes, MAX_RAGGED_SAMPLES, rows=report.case_rows())
+                     contract.max_field_bytes, MAX_RAGGED_SAMPLES, rows=report.case_rows(),
+                     max_record_chars=2 * block_size(contract.max_field_bytes))
     report.place_rows(located.places)
     if stream.unclosed_quote:
         report.add_file("row.quotes", Reason.UNCLOSED_QUOTE, "a quoted field is never closed: it runs to "
