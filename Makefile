@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 export PATH := $(dir $(PY312)):$(PATH)
 
-.PHONY: demo test soak up build deploy lint clean bench
+.PHONY: demo test soak up build deploy lint clean bench burst
 
 $(BIN)/etl-local: pyproject.toml
 	test -n "$(PY312)" || { echo "python3.12 is needed (the Lambda runtime's Python)"; exit 1; }
@@ -54,6 +54,11 @@ bench:
 	.venv-bench/bin/pip install --quiet -e '.[dev]' 'pandas==3.1.1' 'duckdb==2.0.0' 'psutil==7.2.2'
 	.venv-bench/bin/python -m bench.run
 
+# A burst of FILES uploads at once on the local stack with AWS timing (--latency aws, time scale 60);
+# prints outcomes, batches, crawls, job runs and transitions per file. Not part of test.
+burst: $(BIN)/etl-local
+	mkdir -p .local && $(BIN)/python -m bench.burst --files $(or $(FILES),1000) --counts .local/burst-counts.jsonl
+
 up: $(BIN)/etl-local
 	$(BIN)/etl-local up --port 4566
 
@@ -67,7 +72,7 @@ lint: $(BIN)/etl-local $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov node_modu
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
-	npx asl-validator --json-path statemachine/pipeline.asl.json
+	npx asl-validator --json-path statemachine/pipeline.asl.json --json-path statemachine/batch.asl.json
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .venv-bench node_modules .aws-sam

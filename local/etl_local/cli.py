@@ -39,7 +39,38 @@ def _stack(args: argparse.Namespace, **kwargs: Any):
 
     root = _root(args.root)
     _check_contracts(root)
+    for option in ("latency", "time_scale"):  # the commands that take --latency and --time-scale
+        if hasattr(args, option):
+            kwargs.setdefault(option, getattr(args, option))
     return LocalStack(root, **kwargs).start()
+
+
+def _time_scale(text: str) -> float:
+    from .timing import check_scale
+
+    try:
+        return check_scale(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _time_options(parser: argparse.ArgumentParser) -> None:
+    from .timing import DEFAULT_SCALE, LATENCIES
+
+    parser.add_argument(
+        "--latency", choices=LATENCIES, default="off",
+        help="off (default): services answer as fast as this machine runs them. aws: add AWS-like "
+             "latency: each crawl takes 60-120 s, each Glue job run starts after 10-30 s and lasts at "
+             "least 60 s, the first invocation of each Lambda function adds a 1-3 s cold start (seeded "
+             "draws, the same every run), all divided by --time-scale")
+    parser.add_argument(
+        "--time-scale", type=_time_scale, default=DEFAULT_SCALE, metavar="N",
+        help=f"divide AWS durations by N (default {DEFAULT_SCALE:g}: an AWS minute takes a local second; "
+             "1 is real time): the --latency durations; every Wait state, Retry delay (IntervalSeconds, "
+             "backoff, MaxDelaySeconds), Task TimeoutSeconds and HeartbeatSeconds and the state machine's "
+             "own TimeoutSeconds; and EventBridge Scheduler schedules (rate periods, the time to the next "
+             "cron or at time). Work this machine does (Lambda "
+             "handlers, the Spark job, crawls) is not sped up, so a scaled timeout leaves it less time")
 
 
 def _brief(result: dict[str, Any]) -> str:
@@ -48,7 +79,7 @@ def _brief(result: dict[str, Any]) -> str:
     lines = [f"{result['outcome'].upper():9} {result['key']}  ({result['execution_status']})",
              f"  states: {' > '.join(result['states'])}"]
     if result["outcome"].startswith("processed"):
-        lines.append(f"  {result['rows']} rows; staged at {result['staging_key']}; "
+        lines.append(f"  {result['rows']} rows; staged at {result['staging_key']}; batch {result['batch_id']}: "
                      f"{len(result['parquet_keys'])} Parquet file(s) under {parquet_prefix(result['dataset'])}")
     if result["outcome"] == "processed_with_rejects":
         lines.append(f"  {result['rejected_rows']} rejected rows at {result['rejects_key']}; "
@@ -77,8 +108,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         except TimeoutError as exc:
             print(f"etl-local: {exc}; raise --timeout (seconds per run)", file=sys.stderr)
             return TIMED_OUT
+        counts = stack.run_counts() if args.json else None
         for result in results:
-            print(json.dumps(result, default=str) if args.json else _brief(result), flush=True)
+            print(json.dumps(result | {"run": counts}, default=str) if args.json else _brief(result), flush=True)
         if args.output_dir:
             copied = _keep(stack, Path(args.output_dir))
             print(f"etl-local: {copied} object(s) the run produced copied to {args.output_dir}", file=sys.stderr)
@@ -110,11 +142,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     failures = 0
     started = time.monotonic()
     try:
-        print(f"Local stack up: bucket {stack.bucket}; running {len(samples)} sample files.\n")
-        for sample in samples:
+        print(f"Local stack up: bucket {stack.bucket}; dropping {len(samples)} sample files at once "
+              "(staged files are converted by the next batch).\n")
+        results = stack.run_files([(sample, incoming_key(sample.parent.name, sample.name)) for sample in samples])
+        for sample, result in zip(samples, results):
             expected = ("rejected" if "bad" in sample.stem else
                         "processed_with_rejects" if "partial" in sample.stem else "processed")
-            result = stack.run_file(sample, incoming_key(sample.parent.name, sample.name))
             ok = result["outcome"] == expected and len(result["notifications"]) == 1
             failures += not ok
             print(("ok    " if ok else "WRONG ") + _brief(result).replace("\n", "\n      "))
@@ -231,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="serve the emulated AWS endpoint with the stack deployed")
     up.add_argument("--port", type=int, default=4566)
+    _time_options(up)
     up.set_defaults(func=cmd_up)
     run = sub.add_parser("run", help="upload files at once, run them through the pipeline, print each outcome")
     run.add_argument("files", nargs="+")
@@ -241,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="seconds to wait for the files' pipelines (default 300); exit code 3 past it")
     run.add_argument("--output-dir", help="copy what the run produced (Parquet, reports, rejects, staged and "
                                           "error objects) here, by key, before the stack stops")
+    _time_options(run)
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="run the bundled good and bad samples")
+    _time_options(demo)
     demo.set_defaults(func=cmd_demo)
     invoke = sub.add_parser("invoke", help="invoke one function with an event file, like `sam local invoke`")
     invoke.add_argument("function", help="logical id in template.yaml, e.g. ValidatorFunction")

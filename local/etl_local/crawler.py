@@ -60,6 +60,18 @@ def table_columns(sample: bytes, classifier: dict[str, Any]) -> list[dict[str, s
             for i, name in enumerate(header)]
 
 
+def _new_folders_only(crawler: dict[str, Any]) -> bool:
+    """RecrawlPolicy CRAWL_NEW_FOLDERS_ONLY: "crawl only folders that were added since the last
+    crawler run" (https://docs.aws.amazon.com/glue/latest/webapi/API_RecrawlPolicy.html); a folder
+    a table already covers is left as it is."""
+    return (crawler.get("RecrawlPolicy") or {}).get("RecrawlBehavior") == "CRAWL_NEW_FOLDERS_ONLY"
+
+
+def _table_locations(glue: Any, database: str) -> set[str]:
+    return {t.get("StorageDescriptor", {}).get("Location") for page in glue.get_paginator("get_tables").paginate(
+        DatabaseName=database) for t in page["TableList"]}
+
+
 def crawl(s3: Any, glue: Any, crawler: dict[str, Any], classifiers: dict[str, dict[str, Any]]) -> list[str]:
     """Catalog every S3 target of `crawler`; returns the table names created or updated."""
     config = json.loads(crawler.get("Configuration") or "{}")
@@ -77,7 +89,10 @@ def crawl(s3: Any, glue: Any, crawler: dict[str, Any], classifiers: dict[str, di
                 if obj["Key"].endswith("/") or len(parts) <= depth or _excluded(relative, target.get("Exclusions", [])):
                     continue
                 groups["/".join(parts[:depth])].append(obj["Key"])
+        existing = _table_locations(glue, crawler["DatabaseName"]) if _new_folders_only(crawler) else set()
         for folder, keys in sorted(groups.items()):
+            if f"s3://{bucket}/{prefix}{folder}/" in existing:
+                continue
             sample = s3.get_object(Bucket=bucket, Key=keys[0], Range=f"bytes=0-{SAMPLE_BYTES - 1}")["Body"].read()
             if keys[0].endswith(".gz"):  # Glue's crawler reads gzip CSV; the sample is a prefix of it
                 sample = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(sample)

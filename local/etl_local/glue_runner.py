@@ -1,31 +1,44 @@
 """Run a Glue job's real script in local Spark, with S3 paths staged through local files.
 
-Spark cannot reach S3 here (the hadoop-aws jars are not on PyPI), so S3 arguments are
-swapped for a local mirror: inputs are downloaded before the run, outputs synced back
-after it. The catalog location stays the S3 URI, as in the cloud.
+Spark cannot reach S3 here (the hadoop-aws jars are not on PyPI), so the batch job's manifest is
+rewritten to a local mirror: every staged object it lists is downloaded under its own key, every
+Parquet root it names is downloaded before the run and synced back (changes and deletions) after
+it, and the job reads the rewritten manifest from a local file. The catalog location stays the
+S3 URI, and the results go to S3 (`--results_uri` as given), as in the cloud.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import importlib.util
+import io
+import json
 import shutil
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from botocore.exceptions import ClientError
 from etl_common.layout import parse_s3_uri
 
 from . import capture
 
 _SPARK_LOCK = threading.Lock()
+_DOWNLOADERS = 8
 
 
 def _digest(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _hadoop_uri(path: Path) -> str:
+    """`file://` and the path as it is, not percent-encoded (`Path.as_uri`): Hadoop's Path
+    encodes the string it is given, so `%20` would name a file called `%20`. Unencoded, a local
+    path behaves as an S3 key does in Glue: glob characters glob and `:` fails."""
+    return "file://" + path.as_posix()
 
 
 class GlueRunner:
@@ -63,52 +76,100 @@ class GlueRunner:
             job_name: str) -> dict[str, Any]:
         """Run one job; raises whatever the script raises, as a failed job run.
 
-        A SystemExit (argparse refusing the arguments) becomes a RuntimeError with the last line
-        the script printed (argparse's message), so the run fails like any other instead of the
-        exit escaping the caller and leaving the run RUNNING.
+        What the script wrote under the mirrored Parquet roots is synced back to S3 whether or
+        not it then failed, as its S3 writes would stay in the cloud. A SystemExit (argparse
+        refusing the arguments) becomes a RuntimeError with the last line the script printed
+        (argparse's message), so the run fails like any other instead of the exit escaping the
+        caller and leaving the run RUNNING.
         """
         mirror = Path(tempfile.mkdtemp(prefix=f"{run_id[:16]}-", dir=self.workdir))
         try:
             args = dict(arguments)
-            source_bucket, source_key = parse_s3_uri(args["--source_path"])
-            # The staged object under its own key, as Spark reads it in S3 (the validator names it
-            # by source id and version: ASCII, no glob characters).
-            local_source = mirror / "in" / source_key
-            local_source.parent.mkdir(parents=True)
-            s3.download_file(source_bucket, source_key, str(local_source))
-            args["--source_path"] = local_source.as_uri()
-            out_bucket, out_prefix = parse_s3_uri(args["--output_path"])
-            local_out = mirror / "out"
-            before = self._download_prefix(s3, out_bucket, out_prefix, local_out)
-            args.setdefault("--table_location", arguments["--output_path"])
-            args["--output_path"] = local_out.as_uri() + "/"
+            outputs: dict[tuple[str, str], Path] = {}
+            if "--manifest_uri" in args:
+                args["--manifest_uri"], outputs = self._mirror_manifest(s3, args["--manifest_uri"], mirror)
+            before = {root: self._download_prefix(s3, *root, local) for root, local in outputs.items()}
             argv = [item for pair in ({"--JOB_NAME": job_name, "--JOB_RUN_ID": run_id} | args).items()
                     for item in pair]
             log = io.StringIO()
-            with _SPARK_LOCK, capture.into(log):
-                self.spark()
-                try:
-                    result = self._script(s3, script_location).main(argv)
-                except SystemExit as exc:
-                    printed = log.getvalue().strip().splitlines()
-                    raise RuntimeError(f"the job script exited with status {exc.code}"
-                                       + (f": {printed[-1]}" if printed else "")) from exc
-            self._sync_back(s3, out_bucket, out_prefix, local_out, before)
-            return result
+            try:
+                with _SPARK_LOCK, capture.into(log):
+                    self.spark()
+                    try:
+                        return self._script(s3, script_location).main(argv)
+                    except SystemExit as exc:
+                        printed = log.getvalue().strip().splitlines()
+                        raise RuntimeError(f"the job script exited with status {exc.code}"
+                                           + (f": {printed[-1]}" if printed else "")) from exc
+            finally:
+                for (bucket, prefix), local in outputs.items():
+                    self._sync_back(s3, bucket, prefix, local, before[(bucket, prefix)])
         finally:
             shutil.rmtree(mirror, ignore_errors=True)
 
+    def _mirror_manifest(self, s3: Any, uri: str, mirror: Path) -> tuple[str, dict[tuple[str, str], Path]]:
+        """Download the manifest and rewrite its entries for the local mirror; return the local
+        manifest's URI and the Parquet roots to sync, `(bucket, prefix) -> local directory`.
+
+        Each staged object goes to `<mirror>/in/<bucket>/<key>`, under its own key (in S3 Spark
+        reads exactly the key listed); each entry's `--output_path` becomes its root's local
+        directory and `--table_location` the S3 output path, unless given. A staged object that
+        cannot be downloaded stays missing locally, so the job fails that file as it would in S3;
+        a manifest that is not of the expected shape is handed over as it is, for the job to refuse.
+        """
+        bucket, key = parse_s3_uri(uri)
+        raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        local_manifest = mirror / "manifest.json"
+        try:
+            manifest = json.loads(raw)
+        except ValueError:
+            manifest = None
+        entries = manifest.get("files") if isinstance(manifest, dict) else None
+        if not isinstance(entries, list):
+            local_manifest.write_bytes(raw)
+            return _hadoop_uri(local_manifest), {}
+        inputs: dict[tuple[str, str], Path] = {}
+        outputs: dict[tuple[str, str], Path] = {}
+        for entry in entries:
+            arguments = entry.get("arguments") if isinstance(entry, dict) else None
+            if not isinstance(arguments, dict):
+                continue
+            local = _local(mirror / "in", arguments.get("--source_path"), directory=False)
+            if local is not None:
+                inputs[local[0]] = local[1]
+                arguments["--source_path"] = _hadoop_uri(local[1])
+            output = arguments.get("--output_path")
+            local = _local(mirror / "out", output, directory=True)
+            if local is not None:
+                outputs[local[0]] = local[1]
+                arguments.setdefault("--table_location", output)
+                arguments["--output_path"] = _hadoop_uri(local[1]) + "/"
+        self._download_all(s3, [(b, k, path) for (b, k), path in inputs.items()])
+        local_manifest.write_text(json.dumps(manifest), encoding="utf-8")
+        return _hadoop_uri(local_manifest), outputs
+
     @staticmethod
-    def _download_prefix(s3: Any, bucket: str, prefix: str, local: Path) -> dict[str, str]:
+    def _download_all(s3: Any, objects: list[tuple[str, str, Path]]) -> None:
+        """Download `(bucket, key, path)` in parallel; an object S3 refuses (missing, denied)
+        is left out."""
+        def download(item: tuple[str, str, Path]) -> None:
+            bucket, key, path = item
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                s3.download_file(bucket, key, str(path))
+            except ClientError:
+                pass
+
+        with ThreadPoolExecutor(_DOWNLOADERS) as pool:
+            list(pool.map(download, objects))
+
+    def _download_prefix(self, s3: Any, bucket: str, prefix: str, local: Path) -> dict[str, str]:
         local.mkdir(parents=True, exist_ok=True)
-        seen = {}
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                path = local / obj["Key"][len(prefix):]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, obj["Key"], str(path))
-                seen[obj["Key"]] = _digest(path)
-        return seen
+        objects = [(bucket, obj["Key"], local / obj["Key"][len(prefix):])
+                   for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                   for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+        self._download_all(s3, objects)
+        return {key: _digest(path) for _, key, path in objects if path.is_file()}
 
     @staticmethod
     def _sync_back(s3: Any, bucket: str, prefix: str, local: Path, before: dict[str, str]) -> None:
@@ -123,3 +184,18 @@ class GlueRunner:
                 s3.upload_file(str(path), bucket, key)
         for key in before.keys() - after.keys():
             s3.delete_object(Bucket=bucket, Key=key)
+
+
+def _local(root: Path, uri: Any, *, directory: bool) -> tuple[tuple[str, str], Path] | None:
+    """`(bucket, key)` of an s3:// URI and where it is mirrored under `root`, or None for
+    anything else (left as it is: the job fails that file) and for keys that would leave `root`.
+    A directory's key is a prefix ending in `/`."""
+    if not isinstance(uri, str) or not uri.startswith("s3://"):
+        return None
+    bucket, key = parse_s3_uri(uri)
+    if directory and key and not key.endswith("/"):
+        key += "/"
+    path = root / bucket / key
+    if not bucket or (not key and not directory) or not path.resolve().is_relative_to(root.resolve()):
+        return None
+    return (bucket, key), path

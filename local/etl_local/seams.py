@@ -6,10 +6,16 @@ the patched internals; tests/infra/test_seams.py runs it.
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import threading
+import uuid
+import time
 from importlib.metadata import version
 from typing import Any, Callable
+
+from . import timing
 
 MOTO_VERSION = "5.2.5"
 NEVER = {"progression": "manual", "times": 10**9}
@@ -17,6 +23,7 @@ PAYLOAD_LIMIT = 262_144  # bytes: Step Functions' input/output quota, UTF-8
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 
 _installed = False
+_time_scale_installed = False
 
 
 def check() -> None:
@@ -38,7 +45,18 @@ def check() -> None:
         raise RuntimeError("moto internal kms.responses.validate_policy moved")
     if not isinstance(getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None), dict):
         raise RuntimeError("moto internal state_task_service_aws_sdk._SERVICE_ERROR_NAMES moved")
+    from moto.core import responses as core_responses
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if "cause" in inspect.getsource(StepFunctionResponse.send_task_failure):
+        raise RuntimeError("moto's SendTaskFailure passes the cause now: remove the seam")
+    if "cause" not in inspect.signature(StepFunctionsParserBackend.send_task_failure).parameters:
+        raise RuntimeError("moto internal StepFunctionsParserBackend.send_task_failure lost its cause parameter")
+    if not callable(getattr(core_responses, "EmptyResult", None)):
+        raise RuntimeError("moto internal core.responses.EmptyResult moved")
     _check_payload_limit()
+    _check_time_scale()
 
 
 def _payload_modules() -> list[Any]:
@@ -52,8 +70,6 @@ def _payload_modules() -> list[Any]:
 
 
 def _check_payload_limit() -> None:
-    import inspect
-
     from moto.stepfunctions.parser import quotas
     from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
@@ -202,7 +218,20 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
     # Gap: aws-sdk error names come out lower-case (`glue.CrawlerRunningException`), so a
     # Retry on `Glue.CrawlerRunningException` never matches. AWS capitalises the service.
     aws_sdk._SERVICE_ERROR_NAMES.update({"glue": "Glue", "s3": "S3", "sns": "Sns", "sqs": "Sqs"})
+
+    # Gap: SendTaskFailure drops its `cause`, so a waiting task fails with the error alone and the
+    # failure notification loses why. AWS hands both to the task's Catch (`Error`, `Cause`).
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
+                                                    cause=self._get_param("cause"))
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure
     _install_payload_limit()
+    install_time_scale()
     _installed = True
 
 
@@ -280,6 +309,141 @@ def _install_payload_limit() -> None:
             raise ValidationException(
                 "1 validation error detected: Value at 'input' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {PAYLOAD_LIMIT}")
-        return original_start_execution(self, state_machine_arn, name, execution_input, *args, **kwargs)
+        # Gap: an execution started without a name is named `None`, so a second one fails with
+        # ExecutionAlreadyExists. AWS names it with a UUID (API_StartExecution, `name`).
+        return original_start_execution(self, state_machine_arn, name or str(uuid.uuid4()), execution_input,
+                                        *args, **kwargs)
 
     StepFunctionsParserBackend.start_execution = start_execution
+
+
+def _module_uses(module: Any, name: str) -> set[str]:
+    """The attributes `module` reads from its global `name` (e.g. {"sleep"} for time.sleep)."""
+    return set(re.findall(rf"\b{name}\.(\w+)", inspect.getsource(module)))
+
+
+def _time_scale_internals() -> dict[str, Any]:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.program import program
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+    from moto.stepfunctions.parser.asl.eval.callback import callback
+
+    return {"retrier_decl": retrier_decl, "program": program, "execute_state": execute_state,
+            "wait_function": wait_function, "callback": callback}
+
+
+def _check_time_scale() -> None:
+    """The places moto's engine waits for a duration the state machine declares."""
+    found = _time_scale_internals()
+    retrier_decl, program, execute_state = found["retrier_decl"], found["program"], found["execute_state"]
+    wait_function, callback = found["wait_function"], found["callback"]
+    expected = [
+        # Retry: the retrier computes IntervalSeconds x BackoffRate^n, capped by MaxDelaySeconds and
+        # jittered, then sleeps it with the module's `time.sleep`.
+        (retrier_decl, "time", {"sleep"}, retrier_decl.RetrierDecl._eval_body, "time.sleep(interval_seconds)"),
+        # TimeoutSeconds of a Task, Map or Parallel state: the state runs on a thread that the state
+        # waits for with a `threading.Event` made in this module.
+        (execute_state, "threading", {"Event"}, execute_state.ExecutionState._evaluate_with_timeout,
+         "terminated_event.wait(timeout_seconds)"),
+        # The state machine's TimeoutSeconds: the program runs on a thread joined with the timeout.
+        (program, "threading", {"Thread"}, program.Program.eval, "worker_thread.join(timeout=timeout)"),
+    ]
+    for module, name, uses, function, line in expected:
+        if _module_uses(module, name) != uses or line not in inspect.getsource(function):
+            raise RuntimeError(f"moto internal {module.__name__} no longer waits with {name}.{'/'.join(sorted(uses))} "
+                               f"as `{line}`")
+    # Wait: Seconds, SecondsPath, Timestamp and TimestampPath all end in _wait_interval.
+    if "self._wait_interval(env=env, wait_seconds=w_sec)" not in inspect.getsource(
+            wait_function.WaitFunction._eval_body):
+        raise RuntimeError("moto internal WaitFunction._eval_body no longer waits through _wait_interval")
+    # .waitForTaskToken's TimeoutSeconds and every HeartbeatSeconds wait on the callback endpoints.
+    signatures = [(callback.CallbackEndpoint.wait, ["self", "timeout"]),
+                  (callback.ActivityTaskStartEndpoint.wait, ["self", "timeout_seconds"]),
+                  (callback.HeartbeatEndpoint.__init__, ["self", "heartbeat_seconds"])]
+    for function, parameters in signatures:
+        if list(inspect.signature(function).parameters) != parameters:
+            raise RuntimeError(f"moto internal {function.__qualname__} changed its parameters")
+    if "timeout=self._heartbeat_seconds" not in inspect.getsource(callback.HeartbeatEndpoint.clear_and_wait):
+        raise RuntimeError("moto internal HeartbeatEndpoint.clear_and_wait no longer waits _heartbeat_seconds")
+
+
+class _ModuleProxy:
+    """A module's global `time` or `threading` with some attributes replaced."""
+
+    def __init__(self, module: Any, **replaced: Any) -> None:
+        self._module = module
+        self.__dict__.update(replaced)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+class _ScaledEvent(threading.Event):
+    def wait(self, timeout: float | None = None) -> bool:
+        return super().wait(timing.scaled(timeout))
+
+
+class _ScaledJoinThread(threading.Thread):
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timing.scaled(timeout))
+
+
+def install_time_scale() -> None:
+    """Gap: moto waits every duration a state machine declares in real seconds, so a Retry's 60 s
+    delay or a `.waitForTaskToken` task's TimeoutSeconds takes as long locally as in AWS. Divide
+    each by the current scale (`timing.set_scale`): Wait states
+    (https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html), Retry delays, that is
+    IntervalSeconds, BackoffRate and MaxDelaySeconds, jitter included
+    (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html), Task
+    TimeoutSeconds and HeartbeatSeconds, after which the task fails with States.Timeout
+    (https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html,
+    https://docs.aws.amazon.com/step-functions/latest/dg/sfn-stuck-execution.html), and the state
+    machine's TimeoutSeconds. The execution history keeps the declared values.
+
+    Also fixed: moto's Wait re-enters its wait while the whole seconds waited fall short of the
+    duration, which never ends for a wait under one second; the replacement waits the exact time.
+    Idempotent; at scale 1 every wait is as moto had it.
+    """
+    global _time_scale_installed
+    if _time_scale_installed:
+        return
+    _check_time_scale()
+    found = _time_scale_internals()
+
+    def scaled_sleep(seconds: float) -> None:
+        time.sleep(timing.scaled(seconds))
+
+    found["retrier_decl"].time = _ModuleProxy(time, sleep=scaled_sleep)
+    found["execute_state"].threading = _ModuleProxy(threading, Event=_ScaledEvent)
+    found["program"].threading = _ModuleProxy(threading, Thread=_ScaledJoinThread)
+
+    def wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
+        # program_state_event is pulsed (set, then cleared) when the execution ends, stops or times out.
+        deadline = time.monotonic() + timing.scaled(max(wait_seconds, 0))
+        while env.is_running():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            env.program_state_event.wait(remaining)
+
+    found["wait_function"].WaitFunction._wait_interval = wait_interval
+
+    callback = found["callback"]
+    original_callback_wait = callback.CallbackEndpoint.wait
+    original_activity_wait = callback.ActivityTaskStartEndpoint.wait
+    original_heartbeat_init = callback.HeartbeatEndpoint.__init__
+
+    def callback_wait(self: Any, timeout: float | None = None) -> Any:
+        return original_callback_wait(self, timeout=timing.scaled(timeout))
+
+    def activity_wait(self: Any, timeout_seconds: float) -> Any:
+        return original_activity_wait(self, timeout_seconds=timing.scaled(timeout_seconds))
+
+    def heartbeat_init(self: Any, heartbeat_seconds: int) -> None:
+        original_heartbeat_init(self, heartbeat_seconds=timing.scaled(heartbeat_seconds))
+
+    callback.CallbackEndpoint.wait = callback_wait
+    callback.ActivityTaskStartEndpoint.wait = activity_wait
+    callback.HeartbeatEndpoint.__init__ = heartbeat_init
+    _time_scale_installed = True

@@ -31,7 +31,7 @@ from botocore.config import Config
 from etl_common.layout import delivered_key, parse_s3_uri
 from etl_common.vocabulary import Outcome
 
-from . import faults, seams
+from . import faults, schedules, seams, timing
 from .crawler import crawl
 from .glue_runner import GlueRunner
 from .lambda_runner import LambdaRunner, LocalFunction
@@ -39,7 +39,9 @@ from .resolve import Resolver
 from .template import ARTIFACT_BUCKET, Template, load_template
 
 REGION = "us-east-1"
-LOCAL_PARAMETERS = {"CrawlerPollSeconds": "1", "CrawlerMaxPolls": "120"}
+# A waiting file's timeout is scaled like every state machine delay (--time-scale), but local
+# Spark is not: 10 hours at the default scale of 60 leave a local batch 10 minutes.
+LOCAL_PARAMETERS = {"HandoffTimeoutSeconds": "36000"}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -64,7 +66,8 @@ class LocalStack:
     active: "LocalStack | None" = None
 
     def __init__(self, root: Path, port: int | None = None, stack_name: str = "etl-local",
-                 parameters: dict[str, str] | None = None, on_event: Callable[[str], None] | None = None) -> None:
+                 parameters: dict[str, str] | None = None, on_event: Callable[[str], None] | None = None,
+                 latency: str = "off", time_scale: float = timing.DEFAULT_SCALE) -> None:
         self.root = root.resolve()
         self.port = port or _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -80,7 +83,20 @@ class LocalStack:
         self.outputs: dict[str, str] = {}
         self.faults = faults.REGISTRY
         self.duplicate_deliveries = 0
-        self.crawl_seconds = 0.0
+        # AWS durations (timing.py): the latency model, and the scale that divides it, the state
+        # machines' waits, retries and timeouts, and schedule periods.
+        self.latency = latency
+        self.time_scale = timing.check_scale(time_scale)
+        self.timing = timing.TimeModel(latency, self.time_scale)
+        # What the stack ran: crawls, Glue job runs and Lambda invocations (any caller).
+        self.crawls = 0
+        self.glue_job_runs = 0
+        self.lambda_invocations = 0
+        self._counting = threading.Lock()
+        # EventBridge Scheduler (schedules.py): the template's schedules and each firing.
+        self.schedules: list[schedules.Schedule] = []
+        self.schedule_firings: list[schedules.Firing] = []
+        self.schedule_clock: schedules.ScaledClock | None = None
         self._stop = threading.Event()
         self._server = None
 
@@ -103,6 +119,7 @@ class LocalStack:
             data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())
         urllib.request.urlopen(request).read()
         LocalStack.active = self
+        timing.set_scale(self.time_scale)
         faults.install()
         seams.install(lambda fn, event: LocalStack.active._invoke(fn, event),
                       lambda crawler: LocalStack.active._crawl(crawler),
@@ -153,6 +170,7 @@ class LocalStack:
         self._deploy_glue(tpl)
         self._deploy_functions(tpl)
         self._deploy_state_machines(tpl)
+        self._deploy_schedules(tpl)
         self._deploy_buckets(tpl)
         self._deploy_notifications(tpl)
         self._deploy_rules(tpl)
@@ -184,7 +202,8 @@ class LocalStack:
             self.lambdas.register(LocalFunction(
                 name=config["FunctionName"], handler=props["Handler"], code_dir=tpl.code_dirs[logical_id],
                 python_layers=python_layers, opt_dirs=opt_dirs,
-                environment=props.get("Environment", {}).get("Variables", {}),
+                # CloudFormation passes every environment value as a string (a Number parameter too).
+                environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
                 memory=props.get("MemorySize", 128), timeout=props.get("Timeout", 3), arn=config["FunctionArn"]))
 
     def _deploy_state_machines(self, tpl: Template) -> None:
@@ -208,6 +227,44 @@ class LocalStack:
                     "includeExecutionData": bool(logging_config.get("IncludeExecutionData")),
                     "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": d["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
                                      for d in logging_config.get("Destinations", [])]})
+
+    def _deploy_schedules(self, tpl: Template) -> None:
+        """moto's CloudFormation skips AWS::Scheduler::Schedule and moto never fires a schedule:
+        create each through the Scheduler API and fire the ENABLED ones on threads (schedules.py)."""
+        scheduler, sfn = self.client("scheduler"), self.client("stepfunctions")
+        self.schedule_clock = schedules.ScaledClock(self.time_scale)
+        for logical_id, resource in tpl.resources("AWS::Scheduler::Schedule").items():
+            schedule = schedules.Schedule.from_properties(self.resolve(resource.get("Properties", {})),
+                                                          default_name=f"{self.stack_name}-{logical_id}")
+            if schedule.group != "default" and schedule.group not in {
+                    g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]}:
+                scheduler.create_schedule_group(Name=schedule.group)
+            scheduler.create_schedule(**schedule.api_request())
+            self.schedules.append(schedule)
+            if not schedule.enabled:
+                continue
+
+            def state(schedule: schedules.Schedule = schedule) -> str | None:
+                try:
+                    return scheduler.get_schedule(Name=schedule.name, GroupName=schedule.group)["State"]
+                except scheduler.exceptions.ResourceNotFoundException:
+                    return None
+
+            def start_execution(arn: str, name: str, text: str | None) -> str:
+                return sfn.start_execution(stateMachineArn=arn, name=name,
+                                           **({"input": text} if text is not None else {}))["executionArn"]
+
+            def on_fire(firing: schedules.Firing) -> None:
+                self.schedule_firings.append(firing)
+                if self.on_event and firing.error:  # a firing that started a batch shows in the files' states
+                    self.on_event(f"[schedule {firing.schedule}] fired for {firing.time:%Y-%m-%d %H:%M:%S %Z}: "
+                                  f"failed: {firing.error}")
+
+            def delete(schedule: schedules.Schedule = schedule) -> None:
+                scheduler.delete_schedule(Name=schedule.name, GroupName=schedule.group)
+
+            schedules.ScheduleRunner(schedule, self.schedule_clock, self._stop, start_execution, on_fire,
+                                     state=state, on_done=delete).start()
 
     def _deploy_buckets(self, tpl: Template) -> None:
         """moto ignores NotificationConfiguration: turn on EventBridge delivery through the S3 API.
@@ -309,6 +366,9 @@ class LocalStack:
 
     # -- seams' callbacks ----------------------------------------------------------------------
     def _invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
+        with self._counting:
+            self.lambda_invocations += 1
+        self._stop.wait(self.timing.cold_start(function.function_name))
         if isinstance(event, (str, bytes)):
             event = json.loads(event or "{}")
         logical_id = self.template.logical_id(self.resolve, function.function_name)
@@ -318,8 +378,10 @@ class LocalStack:
         return self.lambdas.invoke_json(function.function_name, event)
 
     def _crawl(self, crawler: Any) -> None:
+        with self._counting:
+            self.crawls += 1
         run = crawler.crawls[-1]
-        time.sleep(self.crawl_seconds)
+        self._stop.wait(self.timing.crawl(crawler.name))
         try:
             crawl(self.client("s3"), self.client("glue"), crawler.as_dict(), self.classifiers)
             run.status = "COMPLETED"
@@ -328,16 +390,23 @@ class LocalStack:
             run.status = "FAILED"
 
     def _job_run(self, job: Any, run: Any) -> None:
+        with self._counting:
+            self.glue_job_runs += 1
+        self._stop.wait(self.timing.job_start(job.name))
+        started = time.monotonic()
         try:
             fault = self.faults.take("glue-runtime", job.name)
             if fault:
                 raise RuntimeError(f"{fault.code}: {fault.message}")
             self.glue_runner.run(self.client("s3"), job.command["ScriptLocation"], run.arguments,
                                  run.job_run_id, job.name)
-            run.status = "SUCCEEDED"
+            status, error = "SUCCEEDED", None
         except Exception as exc:  # the job's failure is the job run's state, as in Glue
-            run.error_message = f"{type(exc).__name__}: {exc}"
-            run.status = "FAILED"
+            status, error = "FAILED", f"{type(exc).__name__}: {exc}"
+        self._stop.wait(self.timing.job_padding(time.monotonic() - started))  # the minimum run time
+        if error:
+            run.error_message = error
+        run.status = status
 
     # -- queries ---------------------------------------------------------------------------------
     def states(self, arn: str) -> list[str]:
@@ -390,6 +459,7 @@ class LocalStack:
         source = plan.get("source", {})
         return {
             "outcome": str(outcome),
+            "batch_id": output.get("conversion", {}).get("batch_id"),
             "execution_arn": arn,
             "execution_status": described["status"],
             "states": states,
@@ -420,6 +490,21 @@ class LocalStack:
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda pair: self.upload(*pair), files))
         return [self.outcome(self._handling_execution(key, before[key], timeout)) for _, key in files]
+
+    def run_counts(self) -> dict[str, int]:
+        """What the stack did since it started, as AWS bills it: state transitions (states entered,
+        in the histories of both state machines' executions), crawls, Glue job runs and Lambda
+        invocations (docs/cost.md turns them into dollars)."""
+        sfn = self.client("stepfunctions")
+        transitions = 0
+        for machine in (arn for name, arn in self.outputs.items() if name.endswith("StateMachineArn")):
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+                for execution in page["executions"]:
+                    for history in sfn.get_paginator("get_execution_history").paginate(
+                            executionArn=execution["executionArn"]):
+                        transitions += sum("stateEnteredEventDetails" in e for e in history["events"])
+        return {"transitions": transitions, "crawls": self.crawls, "glue_job_runs": self.glue_job_runs,
+                "lambda_invocations": self.lambda_invocations}
 
     def run_file(self, path: Path, key: str, timeout: float = 300) -> dict[str, Any]:
         return self.run_files([(path, key)], timeout)[0]

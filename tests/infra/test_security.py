@@ -27,6 +27,14 @@ STAR_RESOURCE_ALLOWED = {
     ("PipelineStateMachineRole", "LogDelivery"):
         "CloudWatch Logs vended-log delivery APIs (CreateLogDelivery and friends) take no resource ARN",
     ("PipelineStateMachineRole", "Tracing"): "X-Ray PutTraceSegments and sampling APIs take no resource ARN",
+    ("BatchStateMachineRole", "LogDelivery"):
+        "CloudWatch Logs vended-log delivery APIs (CreateLogDelivery and friends) take no resource ARN",
+    ("BatchStateMachineRole", "Tracing"): "X-Ray PutTraceSegments and sampling APIs take no resource ARN",
+    ("BatchCollectFunctionRole", "SeeLockHolder"):
+        "DescribeExecution of the batch machine's own executions: `execution:BatchStateMachine-*:*`, the "
+        "execution name being the last part",
+    ("BatchResumeFunctionRole", "AnswerWaitingExecutions"):
+        "SendTaskSuccess/SendTaskFailure name a task token, no resource IAM can match",
     ("GlueRole", "JobMetrics"):
         "cloudwatch:PutMetricData takes no resource ARN; the statement is limited to the Glue namespace",
 }

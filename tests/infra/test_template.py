@@ -24,6 +24,7 @@ from etl_common.layout import ERROR, INCOMING, REPORTS, STAGING, TRANSFORMED
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 ASL = ROOT / "statemachine" / "pipeline.asl.json"
+BATCH_ASL = ROOT / "statemachine" / "batch.asl.json"
 ASL_VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
 REGION = "us-east-1"
 TIMEOUT = 300
@@ -83,12 +84,12 @@ def _asl() -> dict[str, Any]:
     return json.loads(ASL.read_text(encoding="utf-8"))
 
 
-def _state_machine() -> dict[str, Any]:
-    """The template's state machine resource whose definition is statemachine/pipeline.asl.json."""
+def _state_machine(asl: Path = ASL) -> dict[str, Any]:
+    """The template's state machine resource whose definition is `asl`."""
     machines = [r for r in _sam_template()["Resources"].values()
                 if r["Type"] == "AWS::Serverless::StateMachine"
-                and (ROOT / r["Properties"].get("DefinitionUri", "")).resolve() == ASL.resolve()]
-    assert len(machines) == 1, f"expected one state machine with DefinitionUri {ASL.relative_to(ROOT)}"
+                and (ROOT / r["Properties"].get("DefinitionUri", "")).resolve() == asl.resolve()]
+    assert len(machines) == 1, f"expected one state machine with DefinitionUri {asl.relative_to(ROOT)}"
     return machines[0]
 
 
@@ -206,22 +207,24 @@ def test_translated_template_passes_cfn_lint(tmp_path, monkeypatch):
         "cfn-lint findings in the translated template:\n" + _report(result))
 
 
-def test_asl_validator_accepts_the_definition():
+@pytest.mark.parametrize("asl", [ASL, BATCH_ASL], ids=lambda p: p.name)
+def test_asl_validator_accepts_the_definition(asl):
     assert ASL_VALIDATOR.exists(), f"{ASL_VALIDATOR} missing: run `npm install` (make test does)"
-    result = _run([ASL_VALIDATOR, "--json-path", ASL.relative_to(ROOT)])
+    result = _run([ASL_VALIDATOR, "--json-path", asl.relative_to(ROOT)])
     assert result.returncode == 0, "asl-validator rejected the definition:\n" + _report(result)
 
 
 # --- state machine -------------------------------------------------------------------------
 
-def test_definition_substitutions_match_placeholders():
-    substitutions = set(_state_machine()["Properties"].get("DefinitionSubstitutions", {}))
-    text = ASL.read_text(encoding="utf-8")
+@pytest.mark.parametrize("asl", [ASL, BATCH_ASL], ids=lambda p: p.name)
+def test_definition_substitutions_match_placeholders(asl):
+    substitutions = set(_state_machine(asl)["Properties"].get("DefinitionSubstitutions", {}))
+    text = asl.read_text(encoding="utf-8")
     placeholders = set(re.findall(r"\$\{([^}]*)\}", text))
     missing = placeholders - substitutions
     unused = substitutions - placeholders
     assert not missing, f"ASL placeholders with no DefinitionSubstitutions entry: {sorted(missing)}"
-    assert not unused, f"DefinitionSubstitutions never used in {ASL.name}: {sorted(unused)}"
+    assert not unused, f"DefinitionSubstitutions never used in {asl.name}: {sorted(unused)}"
 
 
 def test_tasks_retry_and_catch_to_a_notification():
@@ -329,19 +332,12 @@ def _strings(node: Any) -> Iterator[str]:
 def test_state_machine_reads_only_fields_the_plan_has():
     """Every `$.validation.plan...` path names a field of the validator's Plan model (nested
     models followed), so renaming a field cannot silently give the state machine nulls."""
-    from pydantic import BaseModel
-
     from etl_common.messages import Plan
 
-    paths = {m for text in _strings(json.loads(ASL.read_text())) for m in re.findall(r"\$\.validation\.plan((?:\.\w+)*)", text)}
+    paths = _paths(ASL, "$.validation.plan")
     assert paths, "the state machine reads no plan field"
-    for path in paths:
-        model: Any = Plan
-        for name in filter(None, path.split(".")):
-            assert isinstance(model, type) and issubclass(model, BaseModel) and name in model.model_fields, \
-                f"$.validation.plan{path}: {name!r} is not a field of {getattr(model, '__name__', model)}"
-            annotation = model.model_fields[name].annotation
-            model = next((a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)), annotation)
+    problems = _model_path_problems(paths, Plan, "$.validation.plan")
+    assert not problems, "\n".join(problems)
 
 
 def test_state_machine_outcomes_are_the_vocabulary():
@@ -352,3 +348,89 @@ def test_state_machine_outcomes_are_the_vocabulary():
     literals = {params["outcome"] for state in states.values()
                 for params in [state.get("Parameters", {})] if isinstance(params.get("outcome"), str)}
     assert literals and literals <= {o.value for o in Outcome}, literals
+
+
+# --- the batch state machine and the messages between the two ------------------------------
+
+def _model_path_problems(paths: set[str], root: Any, prefix: str) -> list[str]:
+    """Paths (`.a.b`) that do not name fields of the pydantic model `root`, nested models followed."""
+    from pydantic import BaseModel
+
+    problems = []
+    for path in paths:
+        model: Any = root
+        for name in filter(None, path.split(".")):
+            if not (isinstance(model, type) and issubclass(model, BaseModel) and name in model.model_fields):
+                problems.append(f"{prefix}{path}: {name!r} is not a field of {getattr(model, '__name__', model)}")
+                break
+            annotation = model.model_fields[name].annotation
+            model = next((a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)), annotation)
+    return problems
+
+
+def _paths(asl: Path, prefix: str) -> set[str]:
+    pattern = re.escape(prefix) + r"((?:\.\w+)*)"
+    return {m for text in _strings(json.loads(asl.read_text())) for m in re.findall(pattern, text)}
+
+
+def _task(asl: Path, name: str) -> dict[str, Any]:
+    return json.loads(asl.read_text())["States"][name]
+
+
+def test_batch_state_machine_reads_only_fields_the_batch_has():
+    """`$.collect.batch...` names fields of `Batch`; the per-file machine's `$.conversion...`
+    names fields of `Conversion`, the result the resume sends each waiting execution."""
+    from etl_common.messages import Batch, Conversion
+
+    batch_paths, conversion_paths = _paths(BATCH_ASL, "$.collect.batch"), _paths(ASL, "$.conversion")
+    assert batch_paths and conversion_paths
+    problems = (_model_path_problems(batch_paths, Batch, "$.collect.batch")
+                + _model_path_problems(conversion_paths, Conversion, "$.conversion"))
+    assert not problems, "\n".join(problems)
+
+
+def test_payloads_between_the_machines_and_the_batch_functions_are_their_models():
+    """What each task sends a batch function is exactly that function's request model."""
+    from etl_common.messages import CollectRequest, PendingFile, ResumeRequest
+
+    def keys(payload: dict[str, Any]) -> set[str]:
+        return {k.removesuffix(".$") for k in payload}
+
+    assert keys(_task(ASL, "HandToBatch")["Parameters"]["Payload"]) == set(PendingFile.model_fields)
+    assert keys(_task(BATCH_ASL, "Collect")["Parameters"]["Payload"]) <= set(CollectRequest.model_fields)
+    for name in ("Resume", "ResumeAfterJobFailure"):
+        assert keys(_task(BATCH_ASL, name)["Parameters"]["Payload"]) <= set(ResumeRequest.model_fields), name
+
+
+def test_schedule_input_has_what_the_batch_machine_reads():
+    """The batch machine reads `$.rerun_batch_id` (null for a scheduled or early batch)."""
+    schedule = _sam_template()["Resources"]["BatchSchedule"]["Properties"]
+    assert json.loads(schedule["Target"]["Input"]) == {"trigger": "schedule", "rerun_batch_id": None}
+    assert schedule["Target"]["Arn"] == {"Ref": "BatchStateMachine"}
+
+
+def test_batch_tasks_retry_and_catch():
+    """Every Task of the batch machine has Retry and Catch; only the crawl's failure is not the
+    batch's (it is reported and the batch goes on)."""
+    problems = []
+    for name, state, states in _all_states(json.loads(BATCH_ASL.read_text())["States"]):
+        if state["Type"] != "Task":
+            continue
+        if not state.get("Retry"):
+            problems.append(f"{name}: no Retry")
+        if not state.get("Catch"):
+            problems.append(f"{name}: no Catch")
+        for catcher in state.get("Catch", []):
+            if catcher["Next"] not in states:
+                problems.append(f"{name}: Catch goes to unknown state {catcher['Next']}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_glue_job_queues_runs_and_the_crawler_crawls_new_folders_only():
+    resources = _sam_template()["Resources"]
+    assert resources["CsvToParquetJob"]["Properties"]["JobRunQueuingEnabled"] is True
+    crawler = resources["StagingCrawler"]["Properties"]
+    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+    assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
+    convert = _task(BATCH_ASL, "ConvertBatch")
+    assert any("Glue.AWSGlueException" in r["ErrorEquals"] for r in convert["Retry"])

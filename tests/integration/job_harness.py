@@ -1,8 +1,10 @@
-"""Running the Glue job as Glue would, on a staged file the validator's own code wrote.
+"""Running the Glue job as Glue would, on staged files the validator's own code wrote.
 
 Shared by the job's tests and the differential test of one reading: a raw upload goes through
 `validate` and `StagedWriter` (so the staged format cannot drift from the validator's), then the
-real job script runs in local Spark against moto's catalog and S3.
+real job script runs in local Spark on a manifest of those files (etl_common's Manifest, as the
+state machine writes it) against moto's catalog and S3, and its results are read back as
+etl_common's BatchResults.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from etl_common.messages import BatchResults, JobArguments, Manifest, PendingFile
 from etl_validator.casting import arrow_type
 from etl_validator.checks import CheckedBatch
 from etl_validator.contract import Contract
@@ -29,7 +32,7 @@ from tests.helpers import load_module
 
 SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "csv_to_parquet.py"
 DATABASE = "lake"
-CONTRACT_BUCKET = "etl-data"
+DATA_BUCKET = "etl-data"
 
 
 job = load_module(SCRIPT)
@@ -111,26 +114,71 @@ def staged_path(tmp_path: Path, contract: Contract, source_id: str, *, compress:
 
 
 def run_staged(tmp_path: Path, source: Path, *, source_id: str, contract: Contract) -> dict[str, Any]:
-    """Run the job on a staged file the way Glue would call it (JobArguments plus Glue's own)."""
-    dataset = contract.dataset
-    return job.main([
+    """Convert one staged file in a batch of its own; its result (FileResult JSON), which must
+    be SUCCEEDED (the assertion shows the error otherwise)."""
+    result = convert_staged(tmp_path, source, source_id=source_id, contract=contract)
+    assert result["status"] == "SUCCEEDED", result["error"]
+    return result
+
+
+def convert_staged(tmp_path: Path, source: Path, *, source_id: str, contract: Contract) -> dict[str, Any]:
+    """Convert one staged file in a batch of its own; its result, whatever its status."""
+    _summary, results = run_batch(tmp_path, [(source, source_id, contract)])
+    return results["files"][0]
+
+
+Listed = tuple[Path, str, Contract] | dict[str, str]
+
+
+def run_batch(tmp_path: Path, files: list[Listed], *,
+              batch_id: str = "batch-1") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the job the way Glue would call it (its arguments plus Glue's own) on a manifest of
+    staged files `(path, source id, contract)` (or an entry's raw arguments), written as the
+    state machine writes it (etl_common's Manifest of JobArguments); return the run's summary
+    and its results (BatchResults JSON, checked against the model, one per listed file)."""
+    entries = [PendingFile(task_token=f"token-{number}", dataset="any",
+                           execution=f"arn:aws:states:us-east-1:123456789012:execution:sm:{number}",
+                           arguments=listed if isinstance(listed, dict) else file_arguments(tmp_path, *listed))
+               for number, listed in enumerate(files)]
+    s3().create_bucket(Bucket=DATA_BUCKET)
+    manifest = tmp_path / "batches" / batch_id / "manifest.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(Manifest(batch_id=batch_id, files=entries).model_dump_json(), encoding="utf-8")
+    results_key = f"batches/{batch_id}/results.json"
+    summary = job.main([
         "--JOB_NAME", "csv_to_parquet", "--JOB_RUN_ID", "jr_1",
-        "--source_path", source.as_uri(),
-        "--output_path", output_root(tmp_path, dataset).as_uri() + "/",
-        "--table_location", f"s3://bucket/transformed/{dataset}/",
-        "--database", DATABASE, "--table", dataset, "--source_id", source_id,
-        "--contract_uri", put_contract(contract, source_id),
+        "--manifest_uri", manifest.as_uri(),
+        "--results_uri", f"s3://{DATA_BUCKET}/{results_key}",
+        "--database", DATABASE,
         "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://bucket/tmp/",
     ])
+    body = s3().get_object(Bucket=DATA_BUCKET, Key=results_key)["Body"].read()
+    results = BatchResults.model_validate_json(body).model_dump()
+    assert results["batch_id"] == batch_id and len(results["files"]) == len(files)
+    return summary, results
+
+
+def file_arguments(tmp_path: Path, source: Path, source_id: str, contract: Contract) -> dict[str, str]:
+    """One manifest entry's arguments: the validator's JobArguments for a staged file on disk,
+    its Parquet under tmp_path and an S3 table location (what the local stack adds)."""
+    dataset = contract.dataset
+    return JobArguments(
+        source_path=source.as_uri(), output_path=output_root(tmp_path, dataset).as_uri() + "/",
+        table=dataset, source_id=source_id, contract_uri=put_contract(contract, source_id),
+    ).as_glue() | {"--table_location": f"s3://bucket/transformed/{dataset}/"}
+
+
+def s3() -> Any:
+    return boto3.client("s3", region_name="us-east-1")
 
 
 def put_contract(contract: Contract, source_id: str) -> str:
     """The contract's job part in (moto's) S3, where the validator writes it; its URI."""
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket=CONTRACT_BUCKET)
+    client = s3()
+    client.create_bucket(Bucket=DATA_BUCKET)
     key = f"staging/{contract.dataset}/{source_id}.contract.json"
-    s3.put_object(Bucket=CONTRACT_BUCKET, Key=key, Body=contract.for_job().model_dump_json().encode())
-    return f"s3://{CONTRACT_BUCKET}/{key}"
+    client.put_object(Bucket=DATA_BUCKET, Key=key, Body=contract.for_job().model_dump_json().encode())
+    return f"s3://{DATA_BUCKET}/{key}"
 
 
 def output_root(tmp_path: Path, dataset: str) -> Path:

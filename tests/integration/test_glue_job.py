@@ -1,4 +1,5 @@
-"""The Glue job end to end in local Spark: a staged CSV on disk -> Parquet on disk + moto's catalog.
+"""The Glue job end to end in local Spark, one staged file a batch: a staged CSV on disk -> Parquet
+on disk + moto's catalog (batches of several files: test_batch_job.py).
 
 Every staged file is written by the validator's own code (validate + StagedWriter) from a raw
 upload, so these tests read exactly the format the job is given in production and cannot drift
@@ -22,8 +23,8 @@ from etl_validator.contract import Contract, parse_contract
 from pyspark.sql import SparkSession
 
 from tests.integration.job_harness import (
-    DATABASE, dataset_rows, job, output_root, parquet_files, read_rows, run_staged, stage, stage_typed,
-    staged_path, typed_rows)
+    DATABASE, convert_staged, dataset_rows, job, output_root, parquet_files, read_rows, run_batch,
+    run_staged, stage, stage_typed, staged_path, typed_rows)
 
 SOURCE_A = "orders-2026-11-20-ab12cd34ef56"
 SOURCE_B = "orders-2026-11-20-0123456789ab"
@@ -87,19 +88,21 @@ def run_job(tmp_path: Path, raw: str | bytes, *, source_id: str = SOURCE_A,
 def test_orders_are_written_typed_partitioned_and_cataloged(
         spark: SparkSession, glue: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     staged = stage(ORDERS, ORDERS_CSV, staged_path(tmp_path, ORDERS, SOURCE_A))
-    summary = run_staged(tmp_path, staged.path, source_id=SOURCE_A, contract=ORDERS)
+    summary, results = run_batch(tmp_path, [(staged.path, SOURCE_A, ORDERS)])
 
     root = output_root(tmp_path, "orders")
     files = [f"order_date=2026-11-20/{SOURCE_A}-00000.snappy.parquet",
              f"order_date=2026-11-21/{SOURCE_A}-00000.snappy.parquet"]
     assert parquet_files(root) == files
-    assert summary == {"source_id": SOURCE_A, "database": DATABASE, "table": "orders", "rows": 3,
-                       "partitions": ["order_date=2026-11-20", "order_date=2026-11-21"],
-                       "files": files}
+    assert results["files"] == [{"source_id": SOURCE_A, "status": "SUCCEEDED", "rows": 3,
+                                 "partitions": ["order_date=2026-11-20", "order_date=2026-11-21"],
+                                 "files": files, "error": None}]
+    assert summary == {"batch_id": "batch-1", "database": DATABASE, "files": 1, "succeeded": 1,
+                       "failed": 0, "rows": 3, "results_uri": "s3://etl-data/batches/batch-1/results.json"}
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == summary
     assert sorted(p.name for p in root.glob("order_date=*")) == ["order_date=2026-11-20",
                                                                  "order_date=2026-11-21"]
-    assert not (root / "_tmp" / SOURCE_A).exists()
+    assert not list(root.glob("_tmp/*"))
 
     schema = pq.read_schema(root / files[0])
     assert [(f.name, f.type) for f in schema] == [
@@ -316,6 +319,24 @@ def test_a_quoted_empty_string_stays_empty_and_a_null_stays_null(
         {"id": 5, "name": "\\N", "score": 3.0}]
 
 
+def test_a_null_in_a_one_column_file_is_not_a_lost_row(
+        spark: SparkSession, glue: Any, tmp_path: Path) -> None:
+    """In one column, an unquoted empty field is an empty line, which Spark's CSV reader skips:
+    the staged form writes that null as the job's null token instead, and the row arrives."""
+    for kind, values in [("integer", ["7", "NULL", "9"]), ("string", ["a", "NULL", '""']),
+                         ("date", ["2026-01-02", "NULL", "2026-01-03"])]:
+        contract = parse_contract({"dataset": f"one_{kind}", "columns": [{"name": "c0", "type": kind}],
+                                   "dialect": {"null_values": ["NULL"]}, "parquet": {"compression": "none"}},
+                                  "test")
+        staged = stage(contract, "c0\n" + "\n".join(values) + "\n",
+                       staged_path(tmp_path, contract, f"one-{kind}"))
+        assert staged.typed.num_rows == 3 and staged.typed.column("c0").null_count == 1
+
+        run_staged(tmp_path, staged.path, source_id=f"one-{kind}", contract=contract)
+
+        assert dataset_rows(output_root(tmp_path, f"one_{kind}"), contract) == typed_rows(staged.typed), kind
+
+
 def test_ancient_dates_and_timestamps_are_written_as_they_are(
         spark: SparkSession, glue: Any, tmp_path: Path) -> None:
     """Dates before the Gregorian switch (1582-10-15) and timestamps before 1900 are written in
@@ -426,9 +447,9 @@ def test_decimal_38_2_extremes_are_exact(spark: SparkSession, glue: Any, tmp_pat
     ('"true"', '"yes"'),                                            # boolean Spark does not read
     ('"1500.5"', '"1,500.5"'),                                      # double
 ])
-def test_a_value_that_does_not_parse_fails_the_run_and_writes_nothing(
+def test_a_value_that_does_not_parse_fails_the_file_and_writes_nothing(
         spark: SparkSession, glue: Any, tmp_path: Path, good: str, bad: str) -> None:
-    """FAILFAST: a staged value that is not of its column's type fails the run instead of
+    """FAILFAST: a staged value that is not of its column's type fails its file instead of
     becoming a null; the source's published files stay as they were."""
     first = run_job(tmp_path, ORDERS_CSV)
     root = output_root(tmp_path, "orders")
@@ -438,12 +459,13 @@ def test_a_value_that_does_not_parse_fails_the_run_and_writes_nothing(
     assert text.count(good) >= 1
     path.write_text(text.replace(good, bad, 1), encoding="utf-8")
 
-    with pytest.raises(Exception, match="Parse Mode: FAILFAST"):
-        run_staged(tmp_path, path, source_id=SOURCE_A, contract=ORDERS)
+    failed = convert_staged(tmp_path, path, source_id=SOURCE_A, contract=ORDERS)
 
+    assert (failed["status"], failed["rows"], failed["files"]) == ("FAILED", None, [])
+    assert "Parse Mode: FAILFAST" in failed["error"]
     assert parquet_files(root) == first["files"]
     assert {name: (root / name).read_bytes() for name in parquet_files(root)} == before
-    assert not (root / "_tmp" / SOURCE_A).exists()
+    assert not list(root.glob("_tmp/*"))
 
 
 def test_a_legacy_time_parser_policy_changes_nothing(
@@ -468,8 +490,8 @@ def test_a_legacy_time_parser_policy_changes_nothing(
         text = staged.path.read_text(encoding="utf-8")
         staged.path.write_text(text.replace('"2026-02-28"', '"2026-02-30"'), encoding="utf-8")
         spark.conf.set("spark.sql.legacy.timeParserPolicy", "LEGACY")
-        with pytest.raises(Exception, match="Parse Mode: FAILFAST"):
-            run_staged(tmp_path, staged.path, source_id="legacy-1", contract=contract)
+        failed = convert_staged(tmp_path, staged.path, source_id="legacy-1", contract=contract)
+        assert failed["status"] == "FAILED" and "Parse Mode: FAILFAST" in failed["error"]
         assert read_rows(root)[1]["day"] == dt.date(2026, 2, 28)
     finally:
         spark.conf.unset("spark.sql.legacy.timeParserPolicy")
@@ -477,16 +499,16 @@ def test_a_legacy_time_parser_policy_changes_nothing(
 
 def test_a_huge_error_is_clipped_to_what_a_state_can_carry(
         spark: SparkSession, glue: Any, tmp_path: Path) -> None:
-    """A malformed 1 MB value makes Spark quote the whole record: the run's error keeps its head and
-    tail (the cause and the parse mode) in ERROR_CHARS, so the failed task's Cause stays small."""
+    """A malformed 1 MB value makes Spark quote the whole record: the file's error keeps its head
+    and tail (the cause and the parse mode) in ERROR_CHARS, so what a state carries stays small."""
     contract = parse_contract({"dataset": "notes", "columns": [{"name": "id", "type": "integer"},
                                                                {"name": "note", "type": "string"}],
                                "parquet": {"compression": "none"}}, "test")
     staged = stage(contract, "id,note\n1,short\n", staged_path(tmp_path, contract, "notes-1"))
     staged.path.write_text('"id","note"\n"' + "9" * (1 << 20) + '","x"\n', encoding="utf-8")
 
-    with pytest.raises(job.JobFailed) as failed:
-        run_staged(tmp_path, staged.path, source_id="notes-1", contract=contract)
-    message = str(failed.value)
+    failed = convert_staged(tmp_path, staged.path, source_id="notes-1", contract=contract)
+    assert failed["status"] == "FAILED"
+    message = failed["error"]
     assert len(message) <= job.ERROR_CHARS + 60 and "characters cut" in message
     assert "FAILFAST" in message

@@ -79,7 +79,8 @@ def test_split_stages_good_rows_and_rejects_bad_ones(s3):
     assert plan.report_key == "error/readings/day.rejects.csv.report.json"
     assert plan.reason == "wrong_type" and plan.message.startswith("wrong_type")
     assert job_contract(s3, plan)["staged"] == {"date_format": "yyyy-MM-dd",
-                                            "timestamp_format": "yyyy-MM-dd HH:mm:ss.SSSSSS"}
+                                            "timestamp_format": "yyyy-MM-dd HH:mm:ss.SSSSSS",
+                                            "null_value": "\u0000"}
     assert plan.job_arguments["--source_path"] == f"s3://{BUCKET}/{plan.move.staged_key}"
     staged = staged_rows(read(s3, plan.move.staged_key))
     assert staged[0][0] == "reading_id" and len(staged) == 1 + 37

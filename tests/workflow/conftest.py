@@ -17,7 +17,8 @@ def stack():
 
     saved = dict(os.environ)
     os.environ["HOME"] = tempfile.mkdtemp(prefix="etl-home-")
-    local = LocalStack(ROOT, stack_name="etl-workflow").start()
+    # Twice the default time scale: the 5-minute batch window is 2.5 s, so a test's file waits less.
+    local = LocalStack(ROOT, stack_name="etl-workflow", time_scale=120).start()
     yield local
     local.stop()
     os.environ.clear()

@@ -32,6 +32,9 @@ def test_run_json_prints_one_object_per_file_and_exits_by_outcome(tmp_path):
     assert bad["report_key"] == "error/orders/orders-bad.csv.report.json"
     assert [n["attributes"]["outcome"] for n in good["notifications"] + bad["notifications"]] == [
         "processed", "rejected"]
+    assert good["batch_id"] and bad["batch_id"] is None  # only a staged file goes into a batch
+    assert good["run"] == bad["run"] and good["run"]["glue_job_runs"] == 1 and good["run"]["crawls"] == 1
+    assert good["run"]["lambda_invocations"] >= 5 and good["run"]["transitions"] >= 17
 
 
 def test_invalid_contract_is_named_with_its_field(tmp_path):

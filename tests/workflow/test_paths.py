@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,9 +42,21 @@ def test_valid_file_becomes_typed_parquet_in_the_catalog(stack, s3):
     types = {c["Name"]: c["Type"] for c in parquet["StorageDescriptor"]["Columns"]}
     assert types["order_id"] == "bigint" and types["amount"] == "decimal(12,2)"
     assert [p["Name"] for p in parquet["PartitionKeys"]] == ["order_date"]
-    assert glue.get_table(DatabaseName=database, Name="raw_orders")["Table"]["StorageDescriptor"]["Columns"]
+    assert _crawled(glue, database, "raw_orders")["StorageDescriptor"]["Columns"]
     note = single_notification(result, "processed", key)
     assert note["message"]["rows"] == 6
+
+
+def _crawled(glue, database: str, table: str, timeout: float = 30) -> dict:
+    """The crawl runs beside the conversion, not before it: the raw table appears soon after."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return glue.get_table(DatabaseName=database, Name=table)["Table"]
+        except glue.exceptions.EntityNotFoundException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def test_invalid_file_goes_to_error_with_its_report(stack, s3):
@@ -144,22 +157,25 @@ def test_unknown_dataset_is_rejected_with_a_reason(stack, s3):
     assert "no contract for dataset 'invoices'" in note["message"]["summary"]
 
 
-def test_busy_crawler_is_retried_until_free(stack, s3, tmp_path):
+def test_a_crawl_that_cannot_start_fails_no_file(stack, s3, tmp_path):
+    """The crawl is off the critical path: a batch whose crawl cannot start still converts its
+    files, and each notification says what became of the crawl."""
     glue = stack.client("glue")
-    stack.crawl_seconds = 3
-    try:
-        glue.start_crawler(Name=stack.outputs["StagingCrawlerName"])
-        sample = tmp_path / "orders-busy.csv"
-        sample.write_bytes((ORDERS / "orders-2026-11-20.csv").read_bytes())
-        result = stack.run_file(sample, "incoming/orders/orders-busy.csv")
-    finally:
-        stack.crawl_seconds = 0
+    database = stack.outputs["GlueDatabase"]
+    try:  # the folder needs a crawl (again)
+        glue.delete_table(DatabaseName=database, Name="raw_customers")
+    except glue.exceptions.EntityNotFoundException:
+        pass
+    stack.faults.add("glue", "StartCrawler", "CrawlerRunningException")
+    sample = tmp_path / "customers-busy.csv"
+    sample.write_bytes((ROOT / "samples" / "customers" / "customers-2026-11.csv").read_bytes())
+    key = "incoming/customers/customers-busy.csv"
+    result = stack.run_file(sample, key)
+
     assert result["outcome"] == "processed", result
-    history = stack.client("stepfunctions").get_execution_history(
-        executionArn=result["execution_arn"], maxResults=1000)["events"]
-    errors = [e["taskFailedEventDetails"]["error"] for e in history if "taskFailedEventDetails" in e]
-    assert "Glue.CrawlerRunningException" in errors
-    single_notification(result, "processed", "incoming/orders/orders-busy.csv")
+    note = single_notification(result, "processed", key)
+    assert note["message"]["crawl"] == "not started: Glue.CrawlerRunningException"
+    assert result["parquet_keys"]
 
 
 def test_failed_glue_job_notifies_and_keeps_the_staged_file(stack, s3, tmp_path):
@@ -170,12 +186,13 @@ def test_failed_glue_job_notifies_and_keeps_the_staged_file(stack, s3, tmp_path)
 
     assert result["outcome"] == "failed", result
     assert result["execution_status"] == "FAILED"
-    assert "TransformToParquet" in result["states"] and "NotifyFailure" in result["states"]
+    assert "HandToBatch" in result["states"] and "NotifyFailure" in result["states"]
     assert result["staging_key"].startswith("staging/orders/orders-jobfail-")
     assert exists(s3, stack.bucket, result["staging_key"])
     assert not keys(s3, stack.bucket, "error/orders/orders-jobfail")
     assert result["parquet_keys"] == []
     note = single_notification(result, "failed", "incoming/orders/orders-jobfail.csv")
+    assert note["message"]["error"]["Error"] == "BatchJobFailed"
     assert "injected fault" in note["message"]["error"]["Cause"]
 
 

@@ -104,7 +104,18 @@ def test_busy_glue_job_is_retried(stack, tmp_path):
     result = stack.run_file(_copy(tmp_path, GOOD, "glue-busy.csv"), key)
 
     assert result["outcome"] == "processed", result
-    assert "Glue.ConcurrentRunsExceededException" in _errors(stack, result["execution_arn"])
+    assert "Glue.ConcurrentRunsExceededException" in _errors(stack, _batch_execution(stack, result["batch_id"]))
+
+
+def _batch_execution(stack, batch_id: str) -> str:
+    """The batch execution that converted `batch_id` (the job runs in the batch, not the file's execution)."""
+    sfn = stack.client("stepfunctions")
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.outputs["BatchStateMachineArn"]):
+        for execution in page["executions"]:
+            history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+            if any(batch_id in e.get("taskSucceededEventDetails", {}).get("output", "") for e in history):
+                return execution["executionArn"]
+    raise AssertionError(f"no batch execution converted {batch_id}")
 
 
 def test_burst_of_25_files(stack, s3, tmp_path):

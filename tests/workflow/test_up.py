@@ -74,7 +74,7 @@ def test_aws_cli_copy_into_served_bucket_is_processed(tmp_path):
         assert copy.returncode == 0, copy.stderr
         _until(lines, r"started for s3://\S+/incoming/orders/cli copy\.csv", 60, seen)
         _until(lines, r"SUCCEEDED: processed", 240, seen)
-        assert any("TransformToParquet" in line for line in seen), "".join(seen)
+        assert any("HandToBatch" in line for line in seen), "".join(seen)
     finally:
         process.send_signal(signal.SIGINT)
         try:

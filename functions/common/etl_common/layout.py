@@ -4,7 +4,8 @@ An upload lives at `incoming/<dataset>/<rest>`. From it the pipeline derives, an
 its staged copy (`staging/`), its quarantined copy (`error/`), its report (`<key>.report.json`
 in `reports/` or `error/`), the rejects file of a split (`error/.../<stem>.rejects.csv`), the
 Parquet prefix of its dataset (`transformed/<dataset>/`), the deterministic source id its
-Parquet files are named by, and, for reprocessing, the incoming key a quarantined file goes
+Parquet files are named by, the manifest and results of the batch that converts it
+(`batches/<batch id>/`), and, for reprocessing, the incoming key a quarantined file goes
 back to and where its old report is archived (`reports/<dataset>/history/`).
 """
 
@@ -20,6 +21,8 @@ STAGING = "staging/"
 ERROR = "error/"
 REPORTS = "reports/"
 TRANSFORMED = "transformed/"
+BATCHES = "batches/"
+MANIFEST_NAME = "manifest.json"
 HISTORY = "history/"
 REPORT_SUFFIX = ".report.json"
 REJECTS_SUFFIX = ".rejects.csv"
@@ -64,6 +67,17 @@ def report_key(data_key: str) -> str:
 
 def is_report(key: str) -> bool:
     return key.endswith(REPORT_SUFFIX)
+
+
+def manifest_key(batch_id: str) -> str:
+    """The list of staged files one batch converts (`batches/<batch id>/manifest.json`); no
+    upload can write it (uploads are under `incoming/`)."""
+    return f"{BATCHES}{batch_id}/{MANIFEST_NAME}"
+
+
+def results_key(batch_id: str) -> str:
+    """Each file's result of one batch's Glue job run, in the manifest's order."""
+    return f"{BATCHES}{batch_id}/results.json"
 
 
 def parquet_prefix(dataset: str) -> str:

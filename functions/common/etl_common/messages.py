@@ -8,7 +8,7 @@ nothing here grows with the file (Step Functions caps a state's payload at 256 K
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -50,11 +50,15 @@ class StagedFormat(Message):
     """How the validator writes every staged file, so the job reads it with one fixed dialect and
     an explicit schema and reinterprets nothing: UTF-8 CSV with a header, the contract's columns
     in its order, every non-null value quoted (`"` doubled inside), a null as an unquoted empty
-    field, numbers as Arrow writes them, dates and UTC timestamps in these Spark patterns (the
-    text pyarrow's CSV writer gives date32 and timestamp[us])."""
+    field (in a one-column file, `null_value`), numbers as Arrow writes them, dates and UTC
+    timestamps in these Spark patterns (the text pyarrow's CSV writer gives date32 and timestamp[us])."""
 
     date_format: str = "yyyy-MM-dd"
     timestamp_format: str = "yyyy-MM-dd HH:mm:ss.SSSSSS"
+    # The job's null token: a NUL, which no validated value holds. Written (quoted) only for a
+    # null in a one-column file, where an unquoted empty field would be an empty line, which
+    # Spark's CSV reader skips.
+    null_value: str = "\u0000"
 
 
 class JobContract(Message):
@@ -154,3 +158,103 @@ class Plan(Message):
     parquet_path: str | None = None
     source_id: str | None = None
     job_arguments: dict[str, str] | None = None
+
+
+class PendingFile(Message):
+    """A staged file handed to the next batch, and the execution waiting for its result.
+
+    `task_token` is the Step Functions callback token of the waiting task
+    (`lambda:invoke.waitForTaskToken`); `arguments` are the plan's `job_arguments`
+    (`JobArguments.as_glue()`), which the batch job parses per file exactly as one run would."""
+
+    task_token: str
+    execution: str
+    dataset: str
+    arguments: dict[str, str]
+
+
+class Manifest(Message):
+    """What one batch converts: an S3 object (`layout.manifest_key`), never a state or a job
+    argument, so a batch of any size passes Step Functions' 256 KiB and Glue's argument limits.
+    The Glue job reads `batch_id` and each file's `arguments`; the rest is for resuming."""
+
+    batch_id: str
+    files: list[PendingFile]
+
+
+FileStatus = Literal["SUCCEEDED", "FAILED"]
+
+
+class FileResult(Message):
+    """One file's result in a batch: rows written, its Parquet files (relative to the dataset's
+    Parquet root) and the partitions they are in, or the error that failed only this file."""
+
+    source_id: str
+    status: FileStatus
+    rows: int | None = None
+    files: list[str] = []
+    partitions: list[str] = []
+    error: str | None = None
+
+
+class BatchResults(Message):
+    """The Glue job's results (`layout.results_key`): `files[i]` is `manifest.files[i]`'s."""
+
+    batch_id: str
+    files: list[FileResult]
+
+
+class Conversion(Message):
+    """What a resumed execution learns of its file's conversion (the SendTaskSuccess output):
+    counts, not lists, so it stays small whatever the file."""
+
+    batch_id: str
+    job_run_id: str | None = None
+    rows: int
+    parquet_files: int
+    partitions: int
+    crawl: str | None = None  # the batch's crawl of new staging folders: started, not needed, or its error
+
+
+class Batch(Message):
+    """One batch as the batch state machine holds it: where its manifest and results are, how
+    many files it has, whether it stopped at the maximum (`full`: more may be pending),
+    whether its datasets need a crawl (a staging folder no catalog table covers yet), and
+    whether it holds the one-batch-at-a-time lock."""
+
+    batch_id: str
+    manifest_uri: str
+    results_uri: str
+    files: int
+    full: bool = False
+    datasets: list[str] = []
+    crawl: bool = False
+    locked: bool = True  # False: another running batch holds the lock, and this one took nothing
+
+
+class CollectRequest(Message):
+    """Take the lock for `execution`, then the pending files into a new batch, or with
+    `rerun_batch_id` reopen an earlier one."""
+
+    rerun_batch_id: str | None = None
+    execution: str
+
+
+class ResumeRequest(Message):
+    """Answer a batch's waiting executions. `job_error` (the state machine's `Error`/`Cause`) is
+    set when the Glue job run failed; `crawl` says what became of the batch's crawl."""
+
+    batch: Batch
+    job_run_id: str | None = None
+    job_error: dict[str, Any] | None = None
+    crawl: str | None = None
+    execution: str | None = None
+
+
+class Resumed(Message):
+    """How a batch's executions were answered; `ended` ones no longer waited (timed out, or
+    answered before: a rerun)."""
+
+    succeeded: int = 0
+    failed: int = 0
+    ended: int = 0

@@ -2,7 +2,8 @@
 
 - The good rows become the canonical CSV the Glue job reads (etl_common.messages.StagedFormat):
   the validator's own typed values, so the job reinterprets nothing. UTF-8, a header of the
-  contract's columns in its order, every non-null value quoted, a null an unquoted empty field,
+  contract's columns in its order, every non-null value quoted, a null an unquoted empty field
+  (in a one-column file the quoted null token, an empty line being no record to Spark),
   gzip-compressed when the upload was.
 - The bad rows (a file within its contract's error threshold) become a rejects CSV in the
   contract's own dialect and encoding, their fields as uploaded (a null written as the
@@ -21,6 +22,8 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from etl_common.messages import StagedFormat
 
 from .casting import arrow_type
 from .checks import CheckedBatch
@@ -57,8 +60,10 @@ class StagedWriter:
         if len(checked.failed):
             good = good.filter(_kept(batch.num_rows, checked.failed))
             self._reject(batch.take(checked.failed))
+        if good.num_columns == 1:
+            good = _one_column(good)
         if self._writer is None:
-            self._writer = pacsv.CSVWriter(self._good, checked.typed.schema, write_options=CANONICAL)
+            self._writer = pacsv.CSVWriter(self._good, good.schema, write_options=CANONICAL)
         self._wait()
         self._pending = self._pool.submit(self._writer.write_table, good)
         self.rows_staged += good.num_rows
@@ -95,6 +100,14 @@ class StagedWriter:
         self._good.close()
         if self._text is not None:
             self._text.detach()
+
+
+def _one_column(table: pa.Table) -> pa.Table:
+    """A one-column table as the text the CSV writer would give it (it casts each column to
+    string), with a null as the staged format's `null_value`: an unquoted empty field there would
+    be an empty line, which Spark's CSV reader skips, losing the row."""
+    text = pc.fill_null(pc.cast(table.column(0), pa.string()), StagedFormat().null_value)
+    return pa.table({table.schema.names[0]: text})
 
 
 def _kept(rows: int, failed: pa.Array) -> pa.Array:
