@@ -1,11 +1,11 @@
 """Cost per file and per day in us-east-1: one crawl and one Glue job run per file ("before") against
 the batched design ("after"), from the counts of a local run. Method, prices and sources: docs/cost.md.
 
-    etl-local run --json ... > counts.jsonl        # e.g. what `make burst FILES=1000` runs
-    python -m bench.cost counts.jsonl [--batch-max-files 1000] [--crawler-dpus 2] [--schedule ...]
+    make burst FILES=1000                          # writes .local/burst-counts.jsonl
+    python -m bench.cost .local/burst-counts.jsonl [--batch-max-files 1000] [--crawler-dpus 2] [--schedule ...]
 
 Each line of counts.jsonl is one file's result. It carries `batch_id` (null when the file never went
-into a batch: rejected, ignored) and `run`, the counts of the whole run: {"transitions", "crawls",
+into a batch, or its batch failed: rejected, ignored, failed) and `run`, the counts of the whole run: {"transitions", "crawls",
 "glue_job_runs", "lambda_invocations"}. What a local run cannot count (Glue run seconds, crawler DPUs,
 Lambda durations, S3/SQS/SNS/DynamoDB requests) is a field with a documented default: an assumption,
 not a count. On-demand prices; free tiers are left out (they are per account, not per file).
@@ -94,7 +94,7 @@ class Activity:
     validator: Fn = Fn(2048, 1.0)
     mover: Fn = Fn(512, 0.3)
     handoff: Fn = Fn(128, 0.1)
-    collect: Fn = Fn(256, 2.0)
+    collect: Fn = Fn(512, 2.0)
     resume: Fn = Fn(256, 1.0)
     # Requests per file: SQS send, pending count, a share of batched receive and delete (rounded up);
     # one notification; the claim; S3 upload, report, staged CSV, move, Parquet (PUT class) and

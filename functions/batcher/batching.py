@@ -121,6 +121,12 @@ def reopen(s3: Any, bucket: str, batch_id: str) -> Batch:
     return _collected(bucket, manifest, full=False)
 
 
+def locked_out(bucket: str) -> Batch:
+    """What a batch that could not take the lock holds: nothing (`locked` False)."""
+    return _collected(bucket, Manifest(batch_id=new_batch_id(), files=[]), full=False).model_copy(
+        update={"locked": False})
+
+
 def _collected(bucket: str, manifest: Manifest, full: bool) -> Batch:
     return Batch(batch_id=manifest.batch_id, manifest_uri=s3_uri(bucket, manifest_key(manifest.batch_id)),
                  results_uri=s3_uri(bucket, results_key(manifest.batch_id)), files=len(manifest.files),

@@ -15,9 +15,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from batching import acquire_lock, collect, new_batch_id, reopen, uncrawled
-from etl_common.layout import manifest_key, results_key, s3_uri
-from etl_common.messages import Batch, CollectRequest
+from batching import acquire_lock, collect, locked_out, reopen, uncrawled
+from etl_common.messages import CollectRequest
 
 logger = Logger()
 tracer = Tracer()
@@ -37,9 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     bucket = os.environ["DATA_BUCKET"]
     if not acquire_lock(dynamodb, sfn, os.environ["BATCH_LOCK_TABLE"], request.execution):
         logger.info("another batch runs")
-        batch_id = new_batch_id()
-        return Batch(batch_id=batch_id, manifest_uri=s3_uri(bucket, manifest_key(batch_id)),
-                     results_uri=s3_uri(bucket, results_key(batch_id)), files=0, locked=False).model_dump(mode="json")
+        return locked_out(bucket).model_dump(mode="json")
     if request.rerun_batch_id:
         batch = reopen(s3, bucket, request.rerun_batch_id)
     else:

@@ -7,7 +7,6 @@ BATCH_STATE_MACHINE_ARN, BATCH_LOCK_TABLE.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -17,7 +16,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batching import batch_running, hand_off, pending_count
-from etl_common.messages import PendingFile
+from etl_common.messages import BatchInput, PendingFile
 
 logger = Logger()
 tracer = Tracer()
@@ -38,6 +37,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     start = count >= int(os.environ["BATCH_MAX_FILES"]) and not batch_running(dynamodb, os.environ["BATCH_LOCK_TABLE"])
     if start:
         sfn.start_execution(stateMachineArn=os.environ["BATCH_STATE_MACHINE_ARN"],
-                            input=json.dumps({"trigger": "pending files reached BatchMaxFiles"}))
+                            input=BatchInput(trigger="pending").as_input())
     logger.info("handed off", extra={"dataset": pending.dataset, "pending": count, "started_batch": start})
     return {"pending": count, "started_batch": start}

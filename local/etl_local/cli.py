@@ -172,6 +172,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"""Local stack serving AWS APIs at {stack.endpoint}
   bucket:        {stack.bucket}
   state machine: {stack.outputs['StateMachineArn']}
+  batches:       {stack.outputs['BatchStateMachineArn']} (schedule {stack.parameters.get('BatchScheduleExpression', 'rate(5 minutes)')} at time scale {stack.time_scale:g})
   topic:         {stack.outputs['NotificationTopicArn']}
 
 Drop a file to run the pipeline:

@@ -8,11 +8,10 @@ answered, so a rerun notifies nobody and its resume counts them as `ended`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from etl_common.layout import BATCHES, MANIFEST_NAME
-from etl_common.messages import Manifest
+from etl_common.messages import BatchInput, Manifest
 
 
 def find_batch(s3: Any, bucket: str, execution_arn: str) -> str | None:
@@ -29,4 +28,4 @@ def find_batch(s3: Any, bucket: str, execution_arn: str) -> str | None:
 def rerun(sfn: Any, batch_state_machine_arn: str, batch_id: str) -> str:
     """Start the batch state machine on an earlier batch's manifest; returns the execution ARN."""
     return sfn.start_execution(stateMachineArn=batch_state_machine_arn,
-                               input=json.dumps({"trigger": "rerun", "rerun_batch_id": batch_id}))["executionArn"]
+                               input=BatchInput(trigger="rerun", rerun_batch_id=batch_id).as_input())["executionArn"]

@@ -403,9 +403,12 @@ def test_payloads_between_the_machines_and_the_batch_functions_are_their_models(
 
 
 def test_schedule_input_has_what_the_batch_machine_reads():
-    """The batch machine reads `$.rerun_batch_id` (null for a scheduled or early batch)."""
+    """The batch machine reads `$.rerun_batch_id`: the schedule's input is a `BatchInput`, as the
+    hand-off's early start and a rerun send (tests/integration/test_batcher.py)."""
+    from etl_common.messages import BatchInput
+
     schedule = _sam_template()["Resources"]["BatchSchedule"]["Properties"]
-    assert json.loads(schedule["Target"]["Input"]) == {"trigger": "schedule", "rerun_batch_id": None}
+    assert json.loads(schedule["Target"]["Input"]) == json.loads(BatchInput(trigger="schedule").as_input())
     assert schedule["Target"]["Arn"] == {"Ref": "BatchStateMachine"}
 
 

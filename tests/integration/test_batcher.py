@@ -73,6 +73,11 @@ def test_an_empty_queue_makes_an_empty_batch_and_no_manifest(aws):
     assert "Contents" not in aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="batches/")
 
 
+def test_a_batch_locked_out_takes_nothing():
+    batch = batching.locked_out(BUCKET)
+    assert (batch.files, batch.locked, batch.full, batch.crawl) == (0, False, False, False)
+
+
 def test_reopen_reads_an_earlier_batch(aws):
     batching.hand_off(aws["sqs"], aws["queue"], pending(1))
     batch = batching.collect(aws["sqs"], aws["s3"], BUCKET, aws["queue"], max_files=10)
@@ -186,6 +191,9 @@ def test_handoff_starts_a_batch_early_only_when_enough_wait_and_none_runs(aws, m
     assert (first, second) == ({"pending": 1, "started_batch": False}, {"pending": 2, "started_batch": expected})
     started = sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
     assert len(started) == int(expected)
+    for execution in started:  # the input the batch machine reads, `rerun_batch_id` included
+        given = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+        assert given == {"trigger": "pending", "rerun_batch_id": None}
 
 
 def test_one_batch_at_a_time_and_a_lock_whose_holder_stopped_is_broken(aws):

@@ -152,3 +152,15 @@ def test_a_duplicate_delivery_of_a_batched_file_ends_as_duplicate(stack, tmp_pat
     arns = stack.wait(key, count=2)
     assert sorted(stack.outcome(a)["outcome"] for a in arns) == ["duplicate", "processed"]
     assert len([n for n in stack.notifications if n["attributes"]["key"] == key]) == 1
+
+
+def test_an_early_start_runs_the_batch_machine_with_the_handoffs_input(stack):
+    """The hand-off starts a batch with `BatchInput(trigger="pending")`; the machine reads it
+    (nothing pending here: it ends Idle, or AlreadyRunning beside a scheduled batch)."""
+    from etl_common.messages import BatchInput
+
+    sfn = stack.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=stack.outputs["BatchStateMachineArn"],
+                              input=BatchInput(trigger="pending").as_input())["executionArn"]
+    _finished(sfn, arn)
+    assert stack.states(arn)[-1] in {"Idle", "AlreadyRunning", "Done"}

@@ -232,6 +232,18 @@ class Batch(Message):
     locked: bool = True  # False: another running batch holds the lock, and this one took nothing
 
 
+class BatchInput(Message):
+    """The batch state machine's input, from the schedule, the hand-off's early start or an
+    operator's rerun: `rerun_batch_id` is always present (null but for a rerun), since the state
+    machine reads it and a missing path fails an execution (States.Runtime, which no Catch takes)."""
+
+    trigger: Literal["schedule", "pending", "rerun"]
+    rerun_batch_id: str | None = None
+
+    def as_input(self) -> str:
+        return self.model_dump_json()
+
+
 class CollectRequest(Message):
     """Take the lock for `execution`, then the pending files into a new batch, or with
     `rerun_batch_id` reopen an earlier one."""
