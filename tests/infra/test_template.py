@@ -437,3 +437,23 @@ def test_the_glue_job_queues_runs_and_the_crawler_crawls_new_folders_only():
     assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
     convert = _task(BATCH_ASL, "ConvertBatch")
     assert any("Glue.AWSGlueException" in r["ErrorEquals"] for r in convert["Retry"])
+
+
+@pytest.mark.parametrize("asl", [ASL, BATCH_ASL], ids=lambda p: p.name)
+def test_lambda_throttling_has_its_own_long_retry(asl):
+    """New accounts have low Lambda concurrency quotas: a burst is throttled
+    (`Lambda.TooManyRequestsException`), and three quick retries would end in a failure, or a
+    quarantine on the same throttled functions. Every Lambda task retries throttling on its own,
+    about 10 times, growing to a minute, before any other retrier could take the error."""
+    tasks = [(name, state) for name, state, _ in _all_states(json.loads(asl.read_text())["States"])
+             if state["Type"] == "Task" and ":::lambda:invoke" in state.get("Resource", "")]
+    assert tasks
+    for name, state in tasks:
+        retriers = state.get("Retry", [])
+        matching = [r for r in retriers if "Lambda.TooManyRequestsException" in r["ErrorEquals"]
+                    or "States.ALL" in r["ErrorEquals"] or "States.TaskFailed" in r["ErrorEquals"]]
+        assert matching, f"{name}: no retrier for Lambda.TooManyRequestsException"
+        first = matching[0]
+        assert first["ErrorEquals"] == ["Lambda.TooManyRequestsException"], f"{name}: {first}"
+        assert first["MaxAttempts"] >= 10 and first.get("MaxDelaySeconds", 0) >= 60, f"{name}: {first}"
+        assert first.get("JitterStrategy") == "FULL", name
