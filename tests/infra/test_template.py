@@ -360,10 +360,13 @@ def _model_path_problems(paths: set[str], root: Any, prefix: str) -> list[str]:
     for path in paths:
         model: Any = root
         for name in filter(None, path.split(".")):
-            if not (isinstance(model, type) and issubclass(model, BaseModel) and name in model.model_fields):
+            fields = ({**model.model_fields, **model.model_computed_fields}
+                      if isinstance(model, type) and issubclass(model, BaseModel) else {})
+            if name not in fields:
                 problems.append(f"{prefix}{path}: {name!r} is not a field of {getattr(model, '__name__', model)}")
                 break
-            annotation = model.model_fields[name].annotation
+            field = fields[name]
+            annotation = getattr(field, "annotation", None) or field.return_type
             model = next((a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)), annotation)
     return problems
 
@@ -457,3 +460,18 @@ def test_lambda_throttling_has_its_own_long_retry(asl):
         assert first["ErrorEquals"] == ["Lambda.TooManyRequestsException"], f"{name}: {first}"
         assert first["MaxAttempts"] >= 10 and first.get("MaxDelaySeconds", 0) >= 60, f"{name}: {first}"
         assert first.get("JitterStrategy") == "FULL", name
+
+
+def test_every_notification_subject_comes_from_the_subject_rule():
+    """SNS refuses a Subject of 100 characters or more, or with control characters: every Notify
+    task takes the subject its message was built with, from `notification_subject` (the plan's,
+    the mover's), and the one literal is what the rule gives."""
+    from etl_common.vocabulary import notification_subject
+
+    states = _asl()["States"]
+    for name in NOTIFY_STATES:
+        assert states[name]["Parameters"]["Subject.$"] == "$.notification.subject", name
+    builds = {n: s["Parameters"] for n, s in states.items() if n.startswith("Build") and n.endswith("Message")}
+    assert builds and all("subject" in p or "subject.$" in p for p in builds.values()), builds
+    literals = {p["subject"] for p in builds.values() if "subject" in p}
+    assert literals == {notification_subject("failed", "_unknown")}

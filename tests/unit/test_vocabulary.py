@@ -29,3 +29,20 @@ def test_codes_are_their_own_json_strings():
     """Reports are written with json.dumps and plans with pydantic: both give the bare code."""
     assert json.dumps([Reason.WRONG_TYPE, Outcome.PROCESSED_WITH_REJECTS]) == '["wrong_type", "processed_with_rejects"]'
     assert f"{Reason.WRONG_TYPE} in amount" == "wrong_type in amount"
+
+
+
+def test_notification_subjects_are_always_ones_sns_takes():
+    from hypothesis import given, strategies as st
+
+    from etl_common.vocabulary import notification_subject
+
+    @given(st.sampled_from([o.value for o in Outcome]), st.text(max_size=400))
+    def check(outcome: str, dataset: str) -> None:
+        subject = notification_subject(outcome, dataset)
+        assert len(subject) < 100 and subject.isascii() and subject.isprintable()
+        assert subject.startswith(f"ETL {outcome}: ")
+
+    check()
+    assert notification_subject("rejected", "orders") == "ETL rejected: orders"
+    assert notification_subject("failed", "x" * 200).endswith("...")

@@ -217,3 +217,16 @@ def test_folder_marker_is_ignored(stack, s3):
     assert result["notifications"] == []
     assert exists(s3, stack.bucket, key)
     assert not keys(s3, stack.bucket, "error/orders/.report")
+
+
+def test_a_long_odd_dataset_name_still_gets_its_notification(stack, tmp_path):
+    """SNS refuses a Subject of 100 characters or more, or with control characters: a folder name
+    an upload chose still gets a notification with a valid subject and its whole name."""
+    dataset = "Ventes été " + "x" * 150
+    key = f"incoming/{dataset}/orders.csv"
+    result = stack.run_file(ORDERS / "orders-2026-11-20.csv", key)
+
+    assert result["outcome"] == "rejected" and result["reason"] == "unknown_dataset", result
+    note = single_notification(result, "rejected", key)
+    assert len(note["subject"]) < 100 and note["subject"].isascii() and note["subject"].startswith("ETL rejected: ")
+    assert note["message"]["dataset"] == dataset

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from .layout import s3_uri
-from .vocabulary import Outcome, Reason
+from .vocabulary import Outcome, Reason, notification_subject
 
 
 class Message(BaseModel):
@@ -131,6 +131,12 @@ class MoveResult(Message):
     report_key: str | None = None
     report_uri: str | None = None
 
+    @computed_field
+    @property
+    def failure_subject(self) -> str:
+        """The SNS Subject of the failure notification after a quarantine."""
+        return notification_subject(Outcome.FAILED, self.dataset)
+
 
 class Plan(Message):
     """The validator's decision for one object version, and every key that follows from it.
@@ -158,6 +164,18 @@ class Plan(Message):
     parquet_path: str | None = None
     source_id: str | None = None
     job_arguments: dict[str, str] | None = None
+
+    @computed_field
+    @property
+    def subject(self) -> str:
+        """The SNS Subject of this file's notification when it goes as planned."""
+        return notification_subject(self.outcome, self.dataset)
+
+    @computed_field
+    @property
+    def failure_subject(self) -> str:
+        """The SNS Subject when a later step fails (the file stays staged or in incoming/)."""
+        return notification_subject(Outcome.FAILED, self.dataset)
 
 
 class PendingFile(Message):

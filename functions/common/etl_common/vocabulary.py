@@ -63,3 +63,19 @@ class Reason(StrEnum):
     FIELD_TOO_LARGE = "field_too_large"
     # written by the mover: a pipeline step failed, not the data
     PIPELINE_ERROR = "pipeline_error"
+
+
+SUBJECT_CHARS = 99
+
+
+def notification_subject(outcome: str, dataset: str) -> str:
+    """The SNS Subject of a file's notification: `ETL <outcome>: <dataset>`, always one SNS takes.
+
+    Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
+    100 characters long", and email subjects must be ASCII
+    (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). A dataset is a folder name an
+    upload chose, of any length and characters: anything outside printable ASCII becomes `?`, and
+    a subject over 99 characters is cut with `...` (the message and its `dataset` attribute keep
+    the name whole)."""
+    text = "".join(c if " " <= c <= "~" else "?" for c in f"ETL {outcome}: {dataset}")
+    return text if len(text) <= SUBJECT_CHARS else text[:SUBJECT_CHARS - 3] + "..."
