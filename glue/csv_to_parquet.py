@@ -45,6 +45,9 @@ ERROR_CHARS = 4096
 # The hidden column that tells a group's files apart in its temporary output: a hyphen is outside
 # the catalog names' alphabet ([a-z0-9_]), so no contract column can be called this.
 FILE_COLUMN = "__batch-file"
+# The runs' temporary output, under each Parquet root (a leading `_`: readers skip it); each run
+# writes its own subdirectory and prunes this one when it is left empty.
+TMP_DIR = "_tmp"
 CONTRACT_READERS = 16  # contracts read at once (one small GetObject each)
 SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
 # ConcurrentModificationException on catalog calls: bounded attempts, exponential backoff with
@@ -161,7 +164,27 @@ def write_parquet(frame: DataFrame, path: str, partition_by: list[str], compress
 
 class Storage:
     """Hadoop FileSystem calls through py4j: the same code reads and moves files on file:// and
-    s3:// (EMRFS in Glue).
+    s3:// (in Glue 5.1 the S3A connector: "S3A filesystem has replaced EMRFS as the default S3
+    connector", Migrating AWS Glue for Spark jobs to AWS Glue version 5.1,
+    https://docs.aws.amazon.com/glue/latest/dg/migrating-version-51.html).
+
+    No directory marker is left under the Parquet roots. On S3 a directory is only a prefix, so
+    the connectors mark a directory that has to exist on its own with an empty object: "Amazon S3
+    directories created using EMRFS are marked with a '_$folder$' suffix, while directories
+    created using S3A file system end with a '/' suffix" (Amazon EMR, Migration Guide: EMRFS to
+    S3A Filesystem, https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-s3a-migrate.html;
+    the `_$folder$` files "are placeholders. Apache Hadoop creates these files when you use the
+    -mkdir command", https://repost.aws/knowledge-center/emr-s3-empty-files). S3A writes one when
+    `mkdirs` is called and when the last file of a directory is deleted, and does not delete it
+    when files are written below it (Hadoop 3.4, Glue 5.1's, keeps markers: "S3A Directory Marker
+    Behavior", https://hadoop.apache.org/docs/stable/hadoop-aws/tools/hadoop-aws/directory_markers.html).
+    So the job never calls `mkdirs` on its output (a rename creates the destination's parents:
+    "S3A FileSystem: The outcome is as a normal rename, with the additional (implicit) feature
+    that the parent directories of the destination then exist", and so does the local file
+    system; Hadoop FileSystem specification, `rename()`,
+    https://hadoop.apache.org/docs/stable/hadoop-project-dist/hadoop-common/filesystem/filesystem.html),
+    never deletes the last file of a directory it then refills (`replace`), and deletes the
+    directories it leaves empty below a dataset's root (`prune`), which removes their markers.
 
     A plain class, not a dataclass: dataclasses need the module in sys.modules, which a script
     loaded from its path (importlib, runpy) may not be.
@@ -196,16 +219,51 @@ class Storage:
         return self.fs.makeQualified(self.path_class(uri)).toUri().toString()
 
     def replace(self, source: Any, target: str) -> None:
-        """Move a file onto `target`, replacing a file already there."""
+        """Move a file onto `target`, replacing a file already there.
+
+        The new file is first moved beside the old one under a hidden name (a leading `.`, which
+        Spark and Hive skip), so deleting the old one never empties its directory (S3A would mark
+        the emptied directory, and keep the marker once the new file is in)."""
         target_path = self.path_class(target)
-        self.fs.mkdirs(target_path.getParent())
-        if self.fs.exists(target_path):
-            self.fs.delete(target_path, False)
-        if not self.fs.rename(source, target_path):
-            raise OSError(f"could not move {source.toString()} to {target}")
+        if not self.fs.exists(target_path):
+            self._move(source, target_path)
+            return
+        beside = self.path_class(target_path.getParent(), f".{target_path.getName()}.new")
+        self.fs.delete(beside, False)  # left by a run that stopped here
+        self._move(source, beside)
+        self.fs.delete(target_path, False)
+        self._move(beside, target_path)
+
+    def _move(self, source: Any, target: Any) -> None:
+        """Rename, which creates the target's parents on S3A and local files. A file system that
+        refuses a rename into a missing directory instead ("Other filesystems strictly reject the
+        operation", the specification above) gets the directory made first."""
+        if self.fs.rename(source, target):
+            return
+        parent = target.getParent()
+        if self.fs.exists(parent) or not self.fs.mkdirs(parent) or not self.fs.rename(source, target):
+            raise OSError(f"could not move {source.toString()} to {target.toString()}")
 
     def delete(self, uri: str, recursive: bool = False) -> None:
         self.fs.delete(self.path_class(uri), recursive)
+
+    def prune(self, directory: str, root: str) -> None:
+        """Delete the directory `directory`, then each parent below `root`, while it is empty (a
+        non-recursive delete: a directory another run has just written into stays). On S3 this
+        deletes the marker the connector wrote when the directory's last entry went.
+
+        `root`, a dataset's Parquet root and its table's location, is never deleted: S3A marks
+        it only when it is left with no Parquet at all (every file of the dataset so far empty or
+        failed)."""
+        top = self.qualified(root)
+        path = self.fs.makeQualified(self.path_class(directory))
+        while path.toString().startswith(f"{top}/"):
+            try:
+                if len(self.fs.listStatus(path)) or not self.fs.delete(path, False):
+                    return
+            except Exception:  # gone already, or not empty any more
+                return
+            path = path.getParent()
 
 
 def publish(storage: Storage, tmp: str, output: str, source_id: str, partition_by: list[str],
@@ -214,7 +272,8 @@ def publish(storage: Storage, tmp: str, output: str, source_id: str, partition_b
 
     Files replace same-named ones one at a time, so a partition never goes without this
     source's data; this source's files that the run did not rewrite (a partition it no longer
-    has) are deleted afterwards. Other sources' files do not match the name pattern.
+    has) are deleted afterwards, with a partition directory they leave empty. Other sources'
+    files do not match the name pattern.
     """
     levels = "".join(f"/{column}=*" for column in partition_by)
     own_files = f"{output}{levels}/{source_id}-{FILE_NUMBER}.*parquet"
@@ -232,6 +291,7 @@ def publish(storage: Storage, tmp: str, output: str, source_id: str, partition_b
             files.append(relative)
     for stale in previous - {storage.qualified(f"{output}/{relative}") for relative in files}:
         storage.delete(stale)
+        storage.prune(stale.rsplit("/", 1)[0], output)
     storage.delete(tmp, recursive=True)
     return files
 
@@ -602,7 +662,7 @@ def convert_together(spark: SparkSession, files: list[StagedFile]) -> dict[int, 
     contract, output = first.contract, first.output
     partition_by, compression = contract["partition_by"], contract["compression"]
     storage = Storage.for_uri(spark, output)
-    tmp = f"{output}/_tmp/{uuid.uuid4().hex}"
+    tmp = f"{output}/{TMP_DIR}/{uuid.uuid4().hex}"
     try:
         frame = read_staged(spark, [f.args.source_path for f in files], contract)
         write_parquet(frame.withColumn(FILE_COLUMN, _file_number(spark, files)), tmp,
@@ -622,6 +682,7 @@ def convert_together(spark: SparkSession, files: list[StagedFile]) -> dict[int, 
         return results
     finally:
         storage.delete(tmp, recursive=True)
+        storage.prune(f"{output}/{TMP_DIR}", output)
 
 
 def _file_number(spark: SparkSession, files: list[StagedFile]) -> Column:

@@ -20,6 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 
 
+def load_asl(path: Path, numbers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An ASL file as JSON; its number placeholders as `numbers` gives them, or as "${name}"."""
+    from etl_local.template import definition
+
+    return definition(path.read_text(encoding="utf-8"), numbers)
+
+
 def load_module(path: Path, name: str | None = None) -> ModuleType:
     """Import a file that is not on a package path (a Glue script, a Lambda's app.py)."""
     name = name or path.stem

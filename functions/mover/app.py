@@ -2,7 +2,8 @@
 
 `move`: the plan's explicit source version and target key (with `staged_key`, the validator
 already staged the good rows and only the upload is removed). `quarantine`: the S3 event's
-object, which the layout places in `error/` with a report of the step that failed.
+object (its key resolved as the validator resolves it), which the layout places in `error/` with a
+report of the step that failed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from etl_common.layout import Upload, event_key, report_key, s3_uri
+from etl_common.event_object import locate
+from etl_common.layout import Upload, report_key, s3_uri
 from etl_common.messages import MoveRequest, MoveResult, MoverEvent, ObjectVersion, QuarantineRequest
 from moves import move_object, release_source, write_failure_report
 
@@ -48,9 +50,14 @@ def carry_out(move: MoveRequest) -> MoveResult:
 
 
 def quarantine(request: QuarantineRequest, execution: str | None) -> MoveResult:
-    """Move the event's object version to `error/` and write the failure report beside it."""
-    source = ObjectVersion(bucket=request.bucket, key=event_key(request.delivered_key),
-                           version_id=request.version_id)
+    """Move the event's object version to `error/` and write the failure report beside it.
+
+    The key is the validator's when the request carries it (`key`); otherwise the event's key is
+    resolved by the validator's own rule: as delivered or URL-decoded, whichever holds the event's
+    version, so a quarantine before any plan (the validator failed) takes the same object. Neither
+    holds it: EventObjectNotFound, and nothing is written."""
+    key = request.key or locate(s3, request.bucket, request.delivered_key, request.version_id).key
+    source = ObjectVersion(bucket=request.bucket, key=key, version_id=request.version_id)
     upload = Upload.parse(source.key)
     moved = move_object(s3, source, upload.error_key)
     report = report_key(upload.error_key)

@@ -1,4 +1,4 @@
-"""Lambda entry point: parse the EventBridge S3 event, plan the object, return the plan as JSON."""
+"""Lambda entry point: parse the EventBridge S3 event, find its object, plan it, return the plan as JSON."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from etl_common.layout import event_key
+from etl_common.event_object import KeyForm, locate, normalize_version
 from etl_common.messages import ObjectVersion
 from etl_common.vocabulary import Outcome
 from etl_validator.plan import plan_object
@@ -33,11 +33,15 @@ CONTRACTS_DIR = Path(os.environ.get("CONTRACTS_DIR", "/opt"))
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(event.get("config", {}).get("execution"))
     notification = parse(event=event, model=S3EventNotificationEventBridgeModel)
-    version_id = notification.detail.object.version_id
+    bucket, delivered = notification.detail.bucket.name, notification.detail.object.key
     # "null" is the version of objects written while versioning was off: the latest one.
-    source = ObjectVersion(bucket=notification.detail.bucket.name, key=event_key(notification.detail.object.key),
-                           version_id=None if version_id in (None, "null") else version_id)
+    version_id = normalize_version(notification.detail.object.version_id)
+    # The key as delivered or URL-decoded, whichever holds this version (etl_common.event_object).
+    resolved = locate(s3, bucket, delivered, version_id)
+    source = ObjectVersion(bucket=bucket, key=resolved.key, version_id=version_id)
     logger.append_keys(bucket=source.bucket, key=source.key)
+    if resolved.form != KeyForm.ONLY:
+        logger.info("event key resolved", extra={"delivered_key": delivered, "key_form": resolved.form.value})
     started = time.monotonic()
     plan = plan_object(s3, source, CONTRACTS_DIR)
     metrics.add_metric(name="ValidationDuration", unit=MetricUnit.Milliseconds,

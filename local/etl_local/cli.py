@@ -170,6 +170,7 @@ def _columns(stack: Any, table: str) -> list[dict[str, str]]:
 def cmd_up(args: argparse.Namespace) -> int:
     stack = _stack(args, port=args.port, on_event=lambda line: print(line, flush=True))
     print(f"""Local stack serving AWS APIs at {stack.endpoint}
+  stack:         {stack.stack_name}
   bucket:        {stack.bucket}
   state machine: {stack.outputs['StateMachineArn']}
   batches:       {stack.outputs['BatchStateMachineArn']} (schedule {stack.parameters.get('BatchScheduleExpression', 'rate(5 minutes)')} at time scale {stack.time_scale:g})
@@ -178,6 +179,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 Drop a file to run the pipeline:
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \\
   aws --endpoint-url {stack.endpoint} s3 cp samples/orders/orders-2026-11-20.csv s3://{stack.bucket}/incoming/orders/orders-2026-11-20.csv
+
+Or run the post-deploy smoke test against it:
+  etl-local smoke --stack {stack.stack_name} --endpoint-url {stack.endpoint}
 
 Each execution's states are printed below as they happen. Ctrl-C stops the stack.""", flush=True)
     try:
@@ -207,17 +211,68 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         stack.stop()
 
 
-def cmd_reprocess(args: argparse.Namespace) -> int:
+def _session(args: argparse.Namespace) -> Any:
+    """A boto3 session for --profile/--region (AWS) or --endpoint-url (the local stack)."""
     import os
 
     import boto3
 
-    from etl_ops.reprocess import quarantined, reprocess_one, stack_bucket
-
     if args.endpoint_url:  # the local stack accepts any credentials
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(name, "testing")
-    session = boto3.Session(profile_name=args.profile, region_name=args.region or "us-east-1")
+    return boto3.Session(profile_name=args.profile,
+                         region_name=args.region or ("us-east-1" if args.endpoint_url else None))
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="s3-parquet-pipeline",
+                        help="the deployed stack's name (`etl-local up` deploys one named etl-local)")
+    parser.add_argument("--endpoint-url", help="the local stack's endpoint, e.g. http://127.0.0.1:4566")
+    parser.add_argument("--profile", help="AWS profile (real account)")
+    parser.add_argument("--region", help="AWS region (real account)")
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from etl_ops import smoke
+
+    def log(line: str) -> None:
+        print(f"etl-local smoke: {line}", file=sys.stderr, flush=True)
+
+    try:
+        test = smoke.SmokeTest(_session(args), args.stack, _root(args.root), endpoint_url=args.endpoint_url,
+                               run_id=args.clean_up, log=log)
+    except (BotoCoreError, ClientError, smoke.StackNotUsable, FileNotFoundError) as exc:
+        log(f"cannot run against stack {args.stack}: {exc}")
+        return 2
+    if args.clean_up:
+        test.clean_up()
+        return 1 if test.left else 0
+    try:  # a new subscription may need a moment in AWS before SNS can deliver to it
+        test.run(timeout=args.timeout, keep=args.keep, settle_seconds=0 if args.endpoint_url else 10)
+    except KeyboardInterrupt:
+        print(smoke.table(test.cases), flush=True)
+        log("interrupted")
+        return 130
+    except (BotoCoreError, ClientError) as exc:
+        print(smoke.table(test.cases), flush=True)
+        log(f"AWS refused a call (the smoke test's own permissions: see the README): {exc}")
+        return 2
+    print(smoke.table(test.cases), flush=True)
+    results = [case.result for case in test.cases]
+    print(f"{results.count(smoke.PASS)} of {len(results)} passed", flush=True)
+    for line in test.left:
+        log(f"not removed: {line}")
+    if smoke.FAIL in results:
+        return 1
+    return TIMED_OUT if smoke.WAITING in results else (1 if test.left else 0)
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from etl_ops.reprocess import quarantined, reprocess_one, stack_bucket
+
+    session = _session(args)
     s3 = session.client("s3", endpoint_url=args.endpoint_url)
     bucket = args.bucket or stack_bucket(session.client("cloudformation", endpoint_url=args.endpoint_url),
                                          args.stack)
@@ -289,12 +344,19 @@ def main(argv: list[str] | None = None) -> int:
     reprocess = sub.add_parser("reprocess", help="send files in error/ back through the pipeline (local or AWS)")
     reprocess.add_argument("--dataset", help="only this dataset's quarantined files")
     reprocess.add_argument("--key", help="one quarantined object, e.g. error/orders/file.csv")
-    reprocess.add_argument("--stack", default="s3-parquet-pipeline", help="stack whose bucket to use")
+    _target_options(reprocess)
     reprocess.add_argument("--bucket", help="the data bucket (default: the stack's DataBucketName output)")
-    reprocess.add_argument("--endpoint-url", help="the local stack's endpoint, e.g. http://127.0.0.1:4566")
-    reprocess.add_argument("--profile", help="AWS profile (real account)")
-    reprocess.add_argument("--region", help="AWS region (real account)")
     reprocess.set_defaults(func=cmd_reprocess)
+    smoke = sub.add_parser("smoke", help="after a deploy: upload tricky files to a stack (AWS or local), check "
+                                         "each one's outcome and notification, print a pass/fail table, clean up")
+    _target_options(smoke)
+    smoke.add_argument("--timeout", type=float, default=1800,
+                       help="seconds to wait for every notification (default 1800: the batch schedule and "
+                            "a Glue job run come first)")
+    smoke.add_argument("--keep", action="store_true", help="leave the uploaded and derived objects in the bucket")
+    smoke.add_argument("--clean-up", metavar="RUN_ID",
+                       help="only remove what an earlier run left (its id is in its output), once its files are done")
+    smoke.set_defaults(func=cmd_smoke)
     contract = sub.add_parser("contract", help="work with dataset contracts")
     infer = contract.add_subparsers(dest="contract_command", required=True).add_parser(
         "infer", help="draft a contract (YAML) from a sample file, to review and edit")

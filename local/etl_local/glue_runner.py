@@ -5,6 +5,20 @@ rewritten to a local mirror: every staged object it lists is downloaded under it
 Parquet root it names is downloaded before the run and synced back (changes and deletions) after
 it, and the job reads the rewritten manifest from a local file. The catalog location stays the
 S3 URI, and the results go to S3 (`--results_uri` as given), as in the cloud.
+
+Directories are objects too on S3, and the sync-back shows them: a directory the run left
+empty (created, or emptied of its files) exists on S3 only as its connector's marker object,
+which the sync-back uploads (`marker_key`). Glue 5.1's connector is S3A ("S3A filesystem has
+replaced EMRFS as the default S3 connector",
+https://docs.aws.amazon.com/glue/latest/dg/migrating-version-51.html), whose markers end in `/`;
+a job whose Spark session sets `fs.s3.impl` to EMRFS (the documented way back) gets EMRFS's
+`_$folder$` markers ("Amazon S3 directories created using EMRFS are marked with a '_$folder$'
+suffix, while directories created using S3A file system end with a '/' suffix",
+https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-s3a-migrate.html). S3A writes a marker
+when a directory is made and when its last file is deleted ("S3A Directory Marker Behavior",
+https://hadoop.apache.org/docs/stable/hadoop-aws/tools/hadoop-aws/directory_markers.html); the
+markers it keeps above files (Hadoop 3.4 keeps them) are not shown: locally a directory with
+files looks the same whether or not it was made first.
 """
 
 from __future__ import annotations
@@ -16,6 +30,7 @@ import json
 import shutil
 import tempfile
 import threading
+from collections.abc import Set
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +43,8 @@ from . import capture
 
 _SPARK_LOCK = threading.Lock()
 _DOWNLOADERS = 8
+S3A_MARKER, EMRFS_MARKER = "/", "_$folder$"
+EMRFS = "com.amazon.ws.emr.hadoop.fs.EmrFileSystem"
 
 
 def _digest(path: Path) -> str:
@@ -89,21 +106,26 @@ class GlueRunner:
             if "--manifest_uri" in args:
                 args["--manifest_uri"], outputs = self._mirror_manifest(s3, args["--manifest_uri"], mirror)
             before = {root: self._download_prefix(s3, *root, local) for root, local in outputs.items()}
+            empty_before = {root: _empty_directories(local) for root, local in outputs.items()}
             argv = [item for pair in ({"--JOB_NAME": job_name, "--JOB_RUN_ID": run_id} | args).items()
                     for item in pair]
             log = io.StringIO()
+            marker = S3A_MARKER
             try:
                 with _SPARK_LOCK, capture.into(log):
-                    self.spark()
+                    session = self.spark()
                     try:
                         return self._script(s3, script_location).main(argv)
                     except SystemExit as exc:
                         printed = log.getvalue().strip().splitlines()
                         raise RuntimeError(f"the job script exited with status {exc.code}"
                                            + (f": {printed[-1]}" if printed else "")) from exc
+                    finally:
+                        marker = marker_suffix(session)
             finally:
                 for (bucket, prefix), local in outputs.items():
-                    self._sync_back(s3, bucket, prefix, local, before[(bucket, prefix)])
+                    self._sync_back(s3, bucket, prefix, local, before[(bucket, prefix)],
+                                    empty_before[(bucket, prefix)], marker)
         finally:
             shutil.rmtree(mirror, ignore_errors=True)
 
@@ -172,7 +194,14 @@ class GlueRunner:
         return {key: _digest(path) for _, key, path in objects if path.is_file()}
 
     @staticmethod
-    def _sync_back(s3: Any, bucket: str, prefix: str, local: Path, before: dict[str, str]) -> None:
+    def _sync_back(s3: Any, bucket: str, prefix: str, local: Path, before: dict[str, str],
+                   empty_before: Set[Path] = frozenset(), marker: str = S3A_MARKER) -> None:
+        """Upload what changed under `local`, delete what went, and put the marker of each
+        directory the run left empty (one that was not an empty directory before it)."""
+        for directory in sorted(_empty_directories(local) - empty_before):
+            relative = directory.relative_to(local).as_posix()
+            if prefix or relative != ".":  # the bucket itself has no marker
+                s3.put_object(Bucket=bucket, Key=marker_key(prefix, relative, marker), Body=b"")
         after = {}
         for path in sorted(p for p in local.rglob("*") if p.is_file()):
             if any(part.startswith(("_", ".")) for part in path.relative_to(local).parts):
@@ -184,6 +213,32 @@ class GlueRunner:
                 s3.upload_file(str(path), bucket, key)
         for key in before.keys() - after.keys():
             s3.delete_object(Bucket=bucket, Key=key)
+
+
+def marker_suffix(session: Any) -> str:
+    """The marker the job's S3 connector would write, from its Spark session's Hadoop
+    configuration: EMRFS's when `fs.s3.impl` names it, else S3A's (Glue 5.1's default)."""
+    if session is None:
+        return S3A_MARKER
+    impl = session.sparkContext._jsc.hadoopConfiguration().get("fs.s3.impl")
+    return EMRFS_MARKER if impl == EMRFS else S3A_MARKER
+
+
+def marker_key(prefix: str, relative: str, marker: str) -> str:
+    """The key of the marker of the directory `relative` (`.` for the root) under `prefix`:
+    `<dir>/` (S3A) or `<dir>_$folder$` (EMRFS)."""
+    directory = prefix.rstrip("/") if relative == "." else prefix + relative
+    return directory + marker
+
+
+def _empty_directories(local: Path) -> set[Path]:
+    """Directories under `local` (itself included) that hold nothing but the local file
+    system's checksum files (`.<name>.crc`, which S3 does not have)."""
+    if not local.is_dir():
+        return set()
+    directories = [local, *(p for p in local.rglob("*") if p.is_dir())]
+    return {d for d in directories
+            if all(c.name.startswith(".") and c.name.endswith(".crc") for c in d.iterdir())}
 
 
 def _local(root: Path, uri: Any, *, directory: bool) -> tuple[tuple[str, str], Path] | None:

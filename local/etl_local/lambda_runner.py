@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import capture
+from . import calls, capture
 
 _LOCK = threading.Lock()
 
@@ -62,6 +62,7 @@ class LocalFunction:
     memory: int = 128
     timeout: int = 3
     arn: str = ""
+    role: str = ""
 
     def _env(self) -> dict[str, str]:
         env = {}
@@ -103,7 +104,7 @@ class LambdaRunner:
             saved = dict(os.environ)
             os.environ.update(function._env())
             try:
-                with capture.into(buffer):
+                with capture.into(buffer), calls.acting_as(function.role or None):
                     handler = getattr(self._module(function), function.handler.rsplit(".", 1)[1])
                     context = LambdaContext(function.name, function.memory, function.arn, function.timeout)
                     result, errored = handler(event, context), False

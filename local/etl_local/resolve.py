@@ -103,6 +103,8 @@ class Resolver:
             arn = self.session.client("sqs").get_queue_attributes(
                 QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             return arn if attr == "Arn" else arn.rsplit(":", 1)[-1]
+        if kind == "AWS::DynamoDB::Table" and attr == "Arn":
+            return f"arn:aws:dynamodb:{self.values['AWS::Region']}:{ACCOUNT_ID}:table/{physical}"
         if kind == "AWS::SNS::Topic" and attr == "TopicName":
             return physical.rsplit(":", 1)[-1]
         raise NotImplementedError(f"Fn::GetAtt {logical}.{attr} ({kind}) is not resolved locally")

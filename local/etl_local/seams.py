@@ -45,6 +45,7 @@ def check() -> None:
         raise RuntimeError("moto internal kms.responses.validate_policy moved")
     if not isinstance(getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None), dict):
         raise RuntimeError("moto internal state_task_service_aws_sdk._SERVICE_ERROR_NAMES moved")
+    _dynamodb_task()
     from moto.core import responses as core_responses
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
     from moto.stepfunctions.responses import StepFunctionResponse
@@ -57,6 +58,7 @@ def check() -> None:
         raise RuntimeError("moto internal core.responses.EmptyResult moved")
     _check_payload_limit()
     _check_time_scale()
+    task_client_modules()
 
 
 def _payload_modules() -> list[Any]:
@@ -218,6 +220,7 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
     # Gap: aws-sdk error names come out lower-case (`glue.CrawlerRunningException`), so a
     # Retry on `Glue.CrawlerRunningException` never matches. AWS capitalises the service.
     aws_sdk._SERVICE_ERROR_NAMES.update({"glue": "Glue", "s3": "S3", "sns": "Sns", "sqs": "Sqs"})
+    install_error_names()
 
     # Gap: SendTaskFailure drops its `cause`, so a waiting task fails with the error alone and the
     # failure notification loses why. AWS hands both to the task's Catch (`Error`, `Cause`).
@@ -233,6 +236,34 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
     _install_payload_limit()
     install_time_scale()
     _installed = True
+
+
+def _dynamodb_task() -> Any:
+    """moto's optimized DynamoDB task (dynamodb:putItem, ...), whose error names install_error_names completes."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb import (
+        StateTaskServiceDynamoDB)
+
+    if not callable(getattr(StateTaskServiceDynamoDB, "_error_cause_from_client_error", None)):
+        raise RuntimeError("moto internal StateTaskServiceDynamoDB._error_cause_from_client_error moved")
+    return StateTaskServiceDynamoDB
+
+
+def install_error_names() -> None:
+    """Gap: an optimized DynamoDB task fails with the service's error code as it is
+    (`DynamoDB.RequestLimitExceeded`, `DynamoDB.InternalServerError`). AWS names the SDK's
+    exception, with the Exception suffix (`DynamoDB.RequestLimitExceededException`), as moto's
+    SNS task and aws-sdk tasks already do: a Retry written for AWS would never match locally."""
+    task = _dynamodb_task()
+    original = task._error_cause_from_client_error
+    if getattr(original, "aws_error_names", False):
+        return
+
+    def error_cause(client_error: Any) -> tuple[str, str]:
+        error, cause = original(client_error)
+        return (error if error.endswith("Exception") else error + "Exception"), cause
+
+    error_cause.aws_error_names = True  # type: ignore[attr-defined]
+    task._error_cause_from_client_error = staticmethod(error_cause)
 
 
 def _install_payload_limit() -> None:
@@ -315,6 +346,28 @@ def _install_payload_limit() -> None:
                                         *args, **kwargs)
 
     StepFunctionsParserBackend.start_execution = start_execution
+
+
+def task_client_modules() -> list[Any]:
+    """The modules of moto's Step Functions engine that make a task's boto3 client with
+    `boto_client_for(region, service, state_credentials)`, bound by name at import (calls.py
+    wraps each to mark the client with the task's role)."""
+    import importlib
+    from pathlib import Path
+
+    from moto.stepfunctions.parser import asl
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    parameters = list(inspect.signature(boto_client.boto_client_for).parameters)
+    if parameters != ["region", "service", "state_credentials"]:
+        raise RuntimeError(f"moto internal boto_client_for(...) changed: {parameters}")
+    root = Path(asl.__file__).parent
+    found = [importlib.import_module(f"{asl.__name__}.{'.'.join(path.relative_to(root).with_suffix('').parts)}")
+             for path in sorted(root.rglob("*.py"))
+             if "import boto_client_for" in path.read_text(encoding="utf-8")]
+    if not found:
+        raise RuntimeError("moto internal: no module of the Step Functions engine uses boto_client_for")
+    return found
 
 
 def _module_uses(module: Any, name: str) -> set[str]:

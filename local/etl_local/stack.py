@@ -31,18 +31,21 @@ from botocore.config import Config
 from etl_common.layout import delivered_key, parse_s3_uri
 from etl_common.vocabulary import Outcome
 
-from . import faults, schedules, seams, timing
+from . import calls, faults, permissions, schedules, seams, timing
 from .crawler import crawl
 from .glue_runner import GlueRunner
 from .lambda_runner import LambdaRunner, LocalFunction
-from .resolve import Resolver
+from .resolve import ACCOUNT_ID, Resolver
 from .template import ARTIFACT_BUCKET, Template, load_template
 
 REGION = "us-east-1"
-# A waiting file's timeout is scaled like every state machine delay (--time-scale), but local
-# Spark is not: 10 hours at the default scale of 60 leave a local batch 10 minutes.
-LOCAL_PARAMETERS = {"HandoffTimeoutSeconds": "36000"}
+# A waiting file's timeout and an execution's are scaled like every state machine delay
+# (--time-scale), but local Spark is not: 10 hours at the default scale of 60 leave a local batch
+# 10 minutes, and the execution 10 minutes more.
+LOCAL_PARAMETERS = {"HandoffTimeoutSeconds": "36000", "ExecutionTimeoutSeconds": "72000"}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# How the bridge delivers event keys: "url" URL-encoded as S3 notifications are, "raw" as stored.
+KEY_ENCODINGS = ("url", "raw")
 
 
 def _free_port() -> int:
@@ -64,10 +67,19 @@ class LocalStack:
     """One deployed copy of the pipeline on a local moto server."""
 
     active: "LocalStack | None" = None
+    # The roles and encrypted resources of every stack this process deployed, by ARN: the
+    # recorded calls (calls.py) of any of them are checked against these (permissions.py).
+    roles: dict[str, permissions.Role] = {}
+    account = permissions.Account(REGION, ACCOUNT_ID)
 
     def __init__(self, root: Path, port: int | None = None, stack_name: str = "etl-local",
                  parameters: dict[str, str] | None = None, on_event: Callable[[str], None] | None = None,
-                 latency: str = "off", time_scale: float = timing.DEFAULT_SCALE) -> None:
+                 latency: str = "off", time_scale: float = timing.DEFAULT_SCALE,
+                 key_encoding: str = "url", record_calls: bool = False) -> None:
+        if key_encoding not in KEY_ENCODINGS:
+            raise ValueError(f"key_encoding must be one of {', '.join(KEY_ENCODINGS)}, not {key_encoding!r}")
+        # How the bridge writes `detail.object.key` into the events it delivers (see `_bridge`).
+        self.key_encoding = key_encoding
         self.root = root.resolve()
         self.port = port or _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -85,6 +97,8 @@ class LocalStack:
         self.duplicate_deliveries = 0
         # AWS durations (timing.py): the latency model, and the scale that divides it, the state
         # machines' waits, retries and timeouts, and schedule periods.
+        # Record every AWS call with its caller's role, to check against the template (calls.py).
+        self.record_calls = record_calls
         self.latency = latency
         self.time_scale = timing.check_scale(time_scale)
         self.timing = timing.TimeModel(latency, self.time_scale)
@@ -121,6 +135,8 @@ class LocalStack:
         LocalStack.active = self
         timing.set_scale(self.time_scale)
         faults.install()
+        if self.record_calls:
+            calls.install()
         seams.install(lambda fn, event: LocalStack.active._invoke(fn, event),
                       lambda crawler: LocalStack.active._crawl(crawler),
                       lambda job, run: LocalStack.active._job_run(job, run))
@@ -175,6 +191,8 @@ class LocalStack:
         self._deploy_notifications(tpl)
         self._deploy_rules(tpl)
         self.outputs = {k: str(self.resolve(v["Value"])) for k, v in tpl.cfn.get("Outputs", {}).items()}
+        LocalStack.roles.update(permissions.template_roles(tpl.cfn, self.resolve))
+        LocalStack.account.encrypted.update(permissions.encrypted_resources(tpl.cfn, self.resolve, self.account))
         self.bucket = self.outputs["DataBucketName"]
 
     def _deploy_glue(self, tpl: Template) -> None:
@@ -204,7 +222,8 @@ class LocalStack:
                 python_layers=python_layers, opt_dirs=opt_dirs,
                 # CloudFormation passes every environment value as a string (a Number parameter too).
                 environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
-                memory=props.get("MemorySize", 128), timeout=props.get("Timeout", 3), arn=config["FunctionArn"]))
+                memory=props.get("MemorySize", 128), timeout=props.get("Timeout", 3), arn=config["FunctionArn"],
+                role=config["Role"]))
 
     def _deploy_state_machines(self, tpl: Template) -> None:
         """moto's CloudFormation reports state machines it never creates (and ignores substitutions):
@@ -250,9 +269,11 @@ class LocalStack:
                 except scheduler.exceptions.ResourceNotFoundException:
                     return None
 
-            def start_execution(arn: str, name: str, text: str | None) -> str:
-                return sfn.start_execution(stateMachineArn=arn, name=name,
-                                           **({"input": text} if text is not None else {}))["executionArn"]
+            def start_execution(arn: str, name: str, text: str | None,
+                                role: str | None = schedule.target.get("RoleArn")) -> str:
+                with calls.acting_as(role):  # Scheduler calls the target with the schedule's role
+                    return sfn.start_execution(stateMachineArn=arn, name=name,
+                                               **({"input": text} if text is not None else {}))["executionArn"]
 
             def on_fire(firing: schedules.Firing) -> None:
                 self.schedule_firings.append(firing)
@@ -298,7 +319,7 @@ class LocalStack:
         for logical_id, resource in tpl.resources("AWS::Events::Rule").items():
             rule = self.resolve.ref(logical_id)
             targets = self.resolve(resource["Properties"]["Targets"])
-            machines = [t["Arn"] for t in targets if ":states:" in t["Arn"]]
+            machines = [(t["Arn"], t.get("RoleArn")) for t in targets if ":states:" in t["Arn"]]
             if not machines:
                 continue
             url = sqs.create_queue(QueueName=f"{self.stack_name}-{logical_id}"[:80])["QueueUrl"]
@@ -308,22 +329,26 @@ class LocalStack:
             threading.Thread(target=self._bridge, args=(url, machines), daemon=True).start()
 
     # -- bridges -------------------------------------------------------------------------------
-    def _bridge(self, queue_url: str, machines: list[str]) -> None:
+    def _bridge(self, queue_url: str, machines: list[tuple[str, str | None]]) -> None:
+        """Start each target state machine with the target's role, as EventBridge does."""
         sqs, sfn = self.client("sqs"), self.client("stepfunctions")
         while not self._stop.is_set():
             for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
                                                WaitTimeSeconds=1).get("Messages", []):
                 event = json.loads(message["Body"])
                 key = event["detail"]["object"]["key"]
-                # AWS URL-encodes object keys in S3 events; moto sends them raw.
-                event["detail"]["object"]["key"] = delivered_key(key)
+                # moto sends object keys raw. S3 URL-encodes them in its notifications; for
+                # EventBridge it does not say, so the pipeline takes either: `key_encoding` picks.
+                if self.key_encoding == "url":
+                    event["detail"]["object"]["key"] = delivered_key(key)
                 deliveries = 1
                 if self.duplicate_deliveries > 0:  # EventBridge delivers at least once
                     self.duplicate_deliveries -= 1
                     deliveries = 2
-                for machine in machines * deliveries:
-                    arn = sfn.start_execution(stateMachineArn=machine, name=self._execution_name(event),
-                                              input=json.dumps(event))["executionArn"]
+                for machine, role in machines * deliveries:
+                    with calls.acting_as(role):
+                        arn = sfn.start_execution(stateMachineArn=machine, name=self._execution_name(event),
+                                                  input=json.dumps(event))["executionArn"]
                     self.executions.setdefault(key, []).append(arn)
                     if self.on_event:
                         threading.Thread(target=self._follow, args=(arn, key), daemon=True).start()
@@ -383,7 +408,8 @@ class LocalStack:
         run = crawler.crawls[-1]
         self._stop.wait(self.timing.crawl(crawler.name))
         try:
-            crawl(self.client("s3"), self.client("glue"), crawler.as_dict(), self.classifiers)
+            with calls.acting_as(crawler.role):
+                crawl(self.client("s3"), self.client("glue"), crawler.as_dict(), self.classifiers)
             run.status = "COMPLETED"
         except Exception as exc:  # a crawl that fails is reported by the crawler, as in Glue
             run.error_message = str(exc)
@@ -398,8 +424,9 @@ class LocalStack:
             fault = self.faults.take("glue-runtime", job.name)
             if fault:
                 raise RuntimeError(f"{fault.code}: {fault.message}")
-            self.glue_runner.run(self.client("s3"), job.command["ScriptLocation"], run.arguments,
-                                 run.job_run_id, job.name)
+            with calls.acting_as(job.role):
+                self.glue_runner.run(self.client("s3"), job.command["ScriptLocation"], run.arguments,
+                                     run.job_run_id, job.name)
             status, error = "SUCCEEDED", None
         except Exception as exc:  # the job's failure is the job run's state, as in Glue
             status, error = "FAILED", f"{type(exc).__name__}: {exc}"
@@ -505,6 +532,11 @@ class LocalStack:
                         transitions += sum("stateEnteredEventDetails" in e for e in history["events"])
         return {"transitions": transitions, "crawls": self.crawls, "glue_job_runs": self.glue_job_runs,
                 "lambda_invocations": self.lambda_invocations}
+
+    def permission_problems(self, since: int = 0) -> list[str]:
+        """Each permission that an AWS call recorded after `since` (a `calls.RECORDER.mark()`)
+        needed and its role's policies in the template do not grant (permissions.py)."""
+        return permissions.problems(calls.RECORDER.since(since), LocalStack.roles, LocalStack.account)
 
     def run_file(self, path: Path, key: str, timeout: float = 300) -> dict[str, Any]:
         return self.run_files([(path, key)], timeout)[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,10 @@ from typing import Any
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-ARTIFACT_BUCKET = "etl-local-artifacts"
+# Where `sam deploy` puts code and the job script by default: the bucket SAM CLI manages
+# (aws-sam-cli-managed-default stack, bucket `aws-sam-cli-managed-default-samclisourcebucket-<id>`),
+# the name the job role's ReadJobScript statement matches.
+ARTIFACT_BUCKET = "aws-sam-cli-managed-default-samclisourcebucket-local"
 
 
 class _NoManagedPolicies:
@@ -56,6 +60,21 @@ class Template:
         return python, opt
 
 
+# A DefinitionSubstitutions placeholder outside any string: a number once substituted, since
+# CloudFormation substitutes the definition's text (`"TimeoutSeconds": ${ExecutionTimeoutSeconds}`).
+_NUMBER_PLACEHOLDER = re.compile(r"(:\s*)\$\{(\w+)\}")
+
+
+def definition(text: str, numbers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An ASL file's text as JSON: each number placeholder becomes `numbers[name]` when given,
+    otherwise the string `"${name}"`. Raises ValueError for text that is not JSON then."""
+    def value(match: re.Match[str]) -> str:
+        name = match.group(2)
+        return match.group(1) + (str(numbers[name]) if numbers and name in numbers else json.dumps("${%s}" % name))
+
+    return json.loads(_NUMBER_PLACEHOLDER.sub(value, text))
+
+
 def load_template(path: Path, parameters: dict[str, str] | None = None) -> Template:
     """Parse, record local paths, and translate `path` into CloudFormation."""
     root = path.parent
@@ -73,7 +92,7 @@ def load_template(path: Path, parameters: dict[str, str] | None = None) -> Templ
             tpl.layer_dirs[logical_id] = ((root / props["ContentUri"]).resolve(), built)
             props["ContentUri"] = f"s3://{ARTIFACT_BUCKET}/{logical_id}.zip"
         elif kind == "AWS::Serverless::StateMachine" and "DefinitionUri" in props:
-            props["Definition"] = json.loads((root / props.pop("DefinitionUri")).read_text(encoding="utf-8"))
+            props["Definition"] = definition((root / props.pop("DefinitionUri")).read_text(encoding="utf-8"))
         elif kind == "AWS::Glue::Job":
             script = props["Command"]["ScriptLocation"]
             tpl.scripts[logical_id] = (root / script).resolve()

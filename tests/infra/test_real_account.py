@@ -195,3 +195,75 @@ def test_expired_delete_markers_are_removed(translated):
     rule = markers[0]
     assert rule["Status"] == "Enabled" and "Prefix" not in rule and "Filter" not in rule
     assert not {"ExpirationInDays", "ExpirationDate"} & set(rule)
+
+
+# --- 7. EventBridge and the encrypted dead-letter queue -------------------------------------
+
+def _dead_letter_rules(cfn: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """EventBridge rules (logical id) with the targets that have a dead-letter queue."""
+    rules = {name: [t for t in rule["Properties"].get("Targets", []) if "DeadLetterConfig" in t]
+             for name, rule in _resources(cfn, "AWS::Events::Rule").items()}
+    return {name: targets for name, targets in rules.items() if targets}
+
+
+def _key_statements(cfn: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    statements = cfn["Resources"]["PipelineKey"]["Properties"]["KeyPolicy"]["Statement"]
+    return [s for s in statements if service in _as_list(s.get("Principal", {}).get("Service", []))]
+
+
+def test_eventbridge_may_use_the_key_of_its_dead_letter_queue_as_documented(translated):
+    """The upload rule's dead-letter queue is encrypted with the pipeline key, so the key policy
+    lets EventBridge use it in the form SQS documents for an AWS service event source
+    (events.amazonaws.com; kms:GenerateDataKey and kms:Decrypt), limited by aws:SourceArn, which
+    CloudWatch Events supports for encrypted queues ("Amazon SQS key management",
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+    aws:SourceAccount and aws:SourceOrgID are absent: "Adding the aws:SourceAccount, aws:SourceArn,
+    and aws:SourceOrgID to a AWS KMS policy is not supported for EventBridge-to-encrypted topics"
+    (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html), and SQS documents only
+    aws:SourceArn for EventBridge. The source ARN is a rule's on the default bus
+    (arn:...:rule/<name>, "Using dead-letter queues to process undelivered events in EventBridge",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)."""
+    rules = _dead_letter_rules(translated)
+    assert list(rules) == ["PipelineStateMachineObjectCreated"]
+    (target,) = rules["PipelineStateMachineObjectCreated"]
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+    assert "EventBusName" not in translated["Resources"]["PipelineStateMachineObjectCreated"]["Properties"]
+    queue = translated["Resources"]["EventsDeadLetterQueue"]["Properties"]
+    assert queue["KmsMasterKeyId"] == {"Fn::If": ["CreateKey", {"Fn::GetAtt": ["PipelineKey", "Arn"]},
+                                                  {"Ref": "KmsKeyArn"}]}
+
+    (grant,) = _key_statements(translated, "events.amazonaws.com")
+    assert grant["Effect"] == "Allow" and grant["Resource"] == "*"
+    assert grant["Principal"] == {"Service": "events.amazonaws.com"}, "EventBridge has a statement of its own"
+    assert sorted(_as_list(grant["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert grant["Condition"] == {"ArnLike": {"aws:SourceArn": {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*"}}}
+    conditions = json.dumps(grant["Condition"]).lower()
+    assert "aws:sourceaccount" not in conditions and "aws:sourceorgid" not in conditions
+
+    # CloudWatch alarms keep theirs: SNS asks for aws:SourceAccount on service principals.
+    (alarms,) = _key_statements(translated, "cloudwatch.amazonaws.com")
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_failed_dead_letter_deliveries_raise_an_alarm(translated):
+    """An event EventBridge cannot put into the dead-letter queue is lost. AWS/Events
+    InvocationsFailedToBeSentToDlq counts them, by RuleName for a rule on the default bus, and is
+    sent only when it is not zero ("Monitoring Amazon EventBridge",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html): the alarm is on
+    every rule with a dead-letter queue, treats missing data as not breaching and notifies the
+    stack's topic, as the other alarms do."""
+    alarms = [a["Properties"] for a in _resources(translated, "AWS::CloudWatch::Alarm").values()
+              if a["Properties"].get("MetricName") == "InvocationsFailedToBeSentToDlq"]
+    watched = {}
+    for alarm in alarms:
+        assert alarm["Namespace"] == "AWS/Events"
+        (dimension,) = alarm["Dimensions"]
+        assert dimension["Name"] == "RuleName"
+        watched[dimension["Value"]["Ref"]] = alarm
+    assert set(watched) == set(_dead_letter_rules(translated))
+    for alarm in watched.values():
+        assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+            "Sum", 1, "GreaterThanOrEqualToThreshold")
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}]

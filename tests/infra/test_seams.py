@@ -171,3 +171,24 @@ def test_a_wait_under_one_second_ends():
         assert 0.45 <= time.monotonic() - started < 1.5
     finally:
         timing.set_scale(saved)
+
+
+def test_optimized_dynamodb_errors_are_named_as_aws_names_them():
+    """moto names an optimized DynamoDB task's error by the bare code (`DynamoDB.RequestLimitExceeded`);
+    AWS by the SDK's exception, with the Exception suffix, which is what the state machines retry
+    (tests/infra/test_error_names.py)."""
+    from botocore.exceptions import ClientError
+
+    from etl_local import seams
+
+    def error(code: str) -> str:
+        failure = ClientError({"Error": {"Code": code, "Message": "m"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "r"}}, "PutItem")
+        return seams._dynamodb_task()._error_cause_from_client_error(failure)[0]
+
+    seams.install_error_names()
+    seams.install_error_names()  # a second install wraps nothing twice
+    assert error("RequestLimitExceeded") == "DynamoDB.RequestLimitExceededException"
+    assert error("InternalServerError") == "DynamoDB.InternalServerErrorException"
+    assert error("ConditionalCheckFailedException") == "DynamoDB.ConditionalCheckFailedException"
+    assert error("ProvisionedThroughputExceededException") == "DynamoDB.ProvisionedThroughputExceededException"

@@ -20,6 +20,7 @@ import pytest
 from samtranslator.yaml_helper import yaml_parse
 
 from etl_common.layout import ERROR, INCOMING, REPORTS, STAGING, TRANSFORMED
+from tests.helpers import load_asl
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -81,7 +82,7 @@ def _sam_template() -> dict[str, Any]:
 
 
 def _asl() -> dict[str, Any]:
-    return json.loads(ASL.read_text(encoding="utf-8"))
+    return load_asl(ASL)
 
 
 def _state_machine(asl: Path = ASL) -> dict[str, Any]:
@@ -208,9 +209,12 @@ def test_translated_template_passes_cfn_lint(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("asl", [ASL, BATCH_ASL], ids=lambda p: p.name)
-def test_asl_validator_accepts_the_definition(asl):
+def test_asl_validator_accepts_the_definition(asl, tmp_path):
     assert ASL_VALIDATOR.exists(), f"{ASL_VALIDATOR} missing: run `npm install` (make test does)"
-    result = _run([ASL_VALIDATOR, "--json-path", asl.relative_to(ROOT)])
+    defaults = {name: spec["Default"] for name, spec in _sam_template()["Parameters"].items() if "Default" in spec}
+    checked = tmp_path / asl.name  # with the number placeholders substituted, as CloudFormation does
+    checked.write_text(json.dumps(load_asl(asl, defaults)), encoding="utf-8")
+    result = _run([ASL_VALIDATOR, "--json-path", checked])
     assert result.returncode == 0, "asl-validator rejected the definition:\n" + _report(result)
 
 
@@ -344,7 +348,7 @@ def test_state_machine_outcomes_are_the_vocabulary():
     """Outcomes the state machine writes as literals are members of `Outcome`."""
     from etl_common.vocabulary import Outcome
 
-    states = json.loads(ASL.read_text())["States"]
+    states = load_asl(ASL)["States"]
     literals = {params["outcome"] for state in states.values()
                 for params in [state.get("Parameters", {})] if isinstance(params.get("outcome"), str)}
     assert literals and literals <= {o.value for o in Outcome}, literals
@@ -373,11 +377,11 @@ def _model_path_problems(paths: set[str], root: Any, prefix: str) -> list[str]:
 
 def _paths(asl: Path, prefix: str) -> set[str]:
     pattern = re.escape(prefix) + r"((?:\.\w+)*)"
-    return {m for text in _strings(json.loads(asl.read_text())) for m in re.findall(pattern, text)}
+    return {m for text in _strings(load_asl(asl)) for m in re.findall(pattern, text)}
 
 
 def _task(asl: Path, name: str) -> dict[str, Any]:
-    return json.loads(asl.read_text())["States"][name]
+    return load_asl(asl)["States"][name]
 
 
 def test_batch_state_machine_reads_only_fields_the_batch_has():
@@ -419,7 +423,7 @@ def test_batch_tasks_retry_and_catch():
     """Every Task of the batch machine has Retry and Catch; only the crawl's failure is not the
     batch's (it is reported and the batch goes on)."""
     problems = []
-    for name, state, states in _all_states(json.loads(BATCH_ASL.read_text())["States"]):
+    for name, state, states in _all_states(load_asl(BATCH_ASL)["States"]):
         if state["Type"] != "Task":
             continue
         if not state.get("Retry"):
@@ -448,7 +452,7 @@ def test_lambda_throttling_has_its_own_long_retry(asl):
     (`Lambda.TooManyRequestsException`), and three quick retries would end in a failure, or a
     quarantine on the same throttled functions. Every Lambda task retries throttling on its own,
     about 10 times, growing to a minute, before any other retrier could take the error."""
-    tasks = [(name, state) for name, state, _ in _all_states(json.loads(asl.read_text())["States"])
+    tasks = [(name, state) for name, state, _ in _all_states(load_asl(asl)["States"])
              if state["Type"] == "Task" and ":::lambda:invoke" in state.get("Resource", "")]
     assert tasks
     for name, state in tasks:
@@ -475,3 +479,21 @@ def test_every_notification_subject_comes_from_the_subject_rule():
     assert builds and all("subject" in p or "subject.$" in p for p in builds.values()), builds
     literals = {p["subject"] for p in builds.values() if "subject" in p}
     assert literals == {notification_subject("failed", "_unknown")}
+
+
+def test_pipeline_executions_time_out_after_the_execution_timeout_parameter():
+    """Without a TimeoutSeconds an execution runs for up to a year and TimedOutExecutionsAlarm
+    (AWS/States ExecutionsTimedOut) never fires. The parameter goes in as a JSON number: a
+    DefinitionSubstitutions placeholder outside any string."""
+    text = ASL.read_text(encoding="utf-8")
+    assert re.search(r'^  "TimeoutSeconds": \$\{ExecutionTimeoutSeconds\},$', text, re.M), "no top-level TimeoutSeconds"
+    assert load_asl(ASL)["TimeoutSeconds"] == "${ExecutionTimeoutSeconds}"
+    parameters = _sam_template()["Parameters"]
+    timeout, handoff = parameters["ExecutionTimeoutSeconds"], parameters["HandoffTimeoutSeconds"]
+    validator = _sam_template()["Resources"]["ValidatorFunction"]["Properties"]["Timeout"]
+    # the wait for a batch, and a validation and a move of up to their Lambda timeouts, retried once
+    assert timeout["Default"] >= handoff["Default"] + 2 * 2 * validator
+    assert timeout["MaxValue"] <= 31_536_000  # a standard workflow runs at most one year
+    alarm = _sam_template()["Resources"]["TimedOutExecutionsAlarm"]["Properties"]
+    assert alarm["MetricName"] == "ExecutionsTimedOut"
+    assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "PipelineStateMachine"}}]

@@ -101,6 +101,61 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return counted
 
 
+class S3AMarkers:
+    """The directory markers S3A would leave for the job's own FileSystem calls, which pass
+    through to the local file system. The rules are those of "S3A Directory Marker Behavior"
+    (https://hadoop.apache.org/docs/stable/hadoop-aws/tools/hadoop-aws/directory_markers.html):
+    `mkdirs(a/b)` writes `a/b/`; deleting a file or a directory writes its parent's marker when
+    the parent is left empty; a rename deletes its source the same way; markers above files stay
+    (Hadoop 3.4, Glue 5.1's, keeps them); deleting a directory deletes the markers in it. Spark's
+    own calls are not seen: they stay in the run's temporary output, which the job deletes."""
+
+    def __init__(self, fs: Any, markers: set[str]) -> None:
+        self.fs, self.markers = fs, markers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fs, name)
+
+    def mkdirs(self, path: Any) -> bool:
+        self.markers.add(self._name(path))
+        return self.fs.mkdirs(path)
+
+    def delete(self, path: Any, recursive: bool) -> bool:
+        deleted = self.fs.delete(path, recursive)
+        name = self._name(path)
+        self.markers.difference_update({m for m in self.markers if m == name or m.startswith(f"{name}/")})
+        if deleted:
+            self._mark_if_empty(path.getParent())
+        return deleted
+
+    def rename(self, source: Any, target: Any) -> bool:
+        renamed = self.fs.rename(source, target)
+        if renamed:
+            self._mark_if_empty(source.getParent())
+        return renamed
+
+    def _mark_if_empty(self, directory: Any) -> None:
+        if self.fs.exists(directory) and len(self.fs.listStatus(directory)) == 0:
+            self.markers.add(self._name(directory))
+
+    def _name(self, path: Any) -> str:
+        return self.fs.makeQualified(path).toString()
+
+
+@pytest.fixture
+def markers(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The markers S3A would have left for the job's FileSystem calls so far (`S3AMarkers`)."""
+    found: set[str] = set()
+    for_uri = job.Storage.for_uri
+
+    def observed(cls: Any, spark: SparkSession, uri: str) -> Any:
+        storage = for_uri(spark, uri)
+        return cls(S3AMarkers(storage.fs, found), storage.jvm)
+
+    monkeypatch.setattr(job.Storage, "for_uri", classmethod(observed))
+    return found
+
+
 def staged(tmp_path: Path, contract: Contract, source_id: str, raw: str) -> tuple[Path, str, Contract]:
     return stage(contract, raw, staged_path(tmp_path, contract, source_id)).path, source_id, contract
 
@@ -258,6 +313,35 @@ def test_a_rerun_of_a_manifest_converts_each_file_once(
     assert (calls.count()["CreateTable"], calls.count()["UpdateTable"]) == (2, 0)
 
 
+def test_the_job_leaves_no_directory_marker(
+        spark: SparkSession, glue: Any, markers: set[str], tmp_path: Path) -> None:
+    """On S3 a directory made with mkdirs, or emptied of its last file, is a marker object
+    (`<dir>/` with Glue 5.1's S3A, `<dir>_$folder$` with EMRFS). The job makes no directory (a
+    rename makes the parents), replaces a file that is alone in its partition without emptying
+    the partition first, and removes the directories it empties: its temporary output and a
+    partition a rerun no longer has."""
+    root = output_root(tmp_path, "orders")
+    run_batch(tmp_path, [staged(tmp_path, ORDERS, "orders-a", A_CSV), staged(tmp_path, ORDERS, "orders-b", B_CSV)])
+    assert parquet_files(root) == [
+        "order_date=2026-11-20/orders-a-00000.snappy.parquet", "order_date=2026-11-20/orders-b-00000.snappy.parquet",
+        "order_date=2026-11-21/orders-a-00000.snappy.parquet", "order_date=2026-11-22/orders-b-00000.snappy.parquet"]
+
+    # The rerun: orders-a now only on 11-21 (alone there), orders-b only on 11-20 (alone there
+    # once orders-a's 11-20 file is gone), and 11-22 left with nothing.
+    rerun = [(stage(ORDERS, HEADER + "4,2026-11-21,4\n", tmp_path / "rerun" / "orders-a.csv").path, "orders-a", ORDERS),
+             (stage(ORDERS, HEADER + "12,2026-11-20,1\n", tmp_path / "rerun" / "orders-b.csv").path, "orders-b", ORDERS)]
+    _, results = run_batch(tmp_path, rerun, batch_id="batch-2")
+
+    assert [r["status"] for r in results["files"]] == ["SUCCEEDED", "SUCCEEDED"]
+    assert parquet_files(root) == ["order_date=2026-11-20/orders-b-00000.snappy.parquet",
+                                   "order_date=2026-11-21/orders-a-00000.snappy.parquet"]
+    assert [r["order_id"] for r in read_rows(root)] == [4, 12]
+    assert markers == set()
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()) == [
+        "order_date=2026-11-20", "order_date=2026-11-21"]  # no _tmp, no emptied 11-22
+    assert not [p for p in root.rglob("*") if p.name.startswith(".") and not p.name.endswith(".crc")]
+
+
 def test_the_run_fails_only_without_a_manifest_or_a_place_for_its_results(
         spark: SparkSession, glue: Any, tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.json"
@@ -318,6 +402,9 @@ def test_the_local_runner_runs_a_batch_from_s3(spark: SparkSession, glue: Any, t
     written = sorted(f"transformed/{dataset}/{name}" for dataset, result in
                      zip(["orders", "orders", "customers"], results["files"]) for name in result["files"])
     listed = client.list_objects_v2(Bucket=DATA_BUCKET, Prefix="transformed/")["Contents"]
+    # No directory marker (S3A's `<dir>/`, EMRFS's `<dir>_$folder$`): the runner syncs back a
+    # directory the job left empty as one.
+    assert not [o["Key"] for o in listed if o["Key"].endswith("/") or "$folder$" in o["Key"]]
     assert sorted(o["Key"] for o in listed) == written
     assert len(written) == 5
     table = glue.get_table(DatabaseName=DATABASE, Name="orders")["Table"]

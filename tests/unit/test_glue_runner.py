@@ -132,4 +132,68 @@ def test_what_a_failing_script_wrote_is_synced_back(s3: Any, tmp_path: Path) -> 
     with pytest.raises(ValueError, match="after writing"):
         GlueRunner(tmp_path).run(s3, f"s3://{BUCKET}/scripts/recording.py", arguments, "jr_2", "job")
 
-    assert objects(s3, "transformed/") == {"transformed/orders/day=1/a-00000.parquet": b"new"}
+    # day=2 lost its only file: on S3 the emptied directory is left as S3A's marker.
+    assert objects(s3, "transformed/") == {"transformed/orders/day=1/a-00000.parquet": b"new",
+                                           "transformed/orders/day=2/": b""}
+
+
+# Makes, empties and removes directories as a job's Hadoop calls would leave them locally.
+DIRECTORIES = '''\
+import json
+from pathlib import Path
+
+
+def main(argv):
+    args = dict(zip(argv[::2], argv[1::2]))
+    manifest = json.loads(Path(args["--manifest_uri"].removeprefix("file://")).read_text())
+    out = Path(manifest["files"][0]["arguments"]["--output_path"].removeprefix("file://"))
+    (out / "made" / "deeper").mkdir(parents=True)           # made, left empty (made holds deeper)
+    (out / "day=2" / "old-00000.parquet").unlink()          # emptied
+    (out / "day=3" / "old-00000.parquet").unlink()          # emptied, then removed
+    (out / "day=3").rmdir()
+    (out / "_tmp").mkdir()                                  # scratch left empty
+    (out / "day=4").mkdir()                                 # made and filled
+    (out / "day=4" / "a-00000.parquet").write_text("new")
+    (out / "day=4" / ".a-00000.parquet.crc").write_text("checksum")
+    (out / "day=5").mkdir()                                 # holds only a local checksum file
+    (out / "day=5" / ".b-00000.parquet.crc").write_text("checksum")
+    return {}
+'''
+
+
+class HadoopConfiguration:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+
+class Session:
+    """What the runner reads of a Spark session: its Hadoop configuration."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        configuration = HadoopConfiguration(values)
+        self.sparkContext = type("Context", (), {"_jsc": type("Jsc", (), {
+            "hadoopConfiguration": staticmethod(lambda: configuration)})()})()
+
+
+@pytest.mark.parametrize(("configuration", "marker"), [
+    ({}, "/"),  # Glue 5.1's S3A
+    ({"fs.s3.impl": "com.amazon.ws.emr.hadoop.fs.EmrFileSystem"}, "_$folder$"),  # EMRFS put back
+])
+def test_a_directory_the_run_left_empty_is_synced_back_as_its_connectors_marker(
+        s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configuration: dict[str, str],
+        marker: str) -> None:
+    monkeypatch.setattr(GlueRunner, "spark", staticmethod(lambda: Session(configuration)))
+    s3.put_object(Bucket=BUCKET, Key="scripts/directories.py", Body=DIRECTORIES.encode())
+    for key in ["day=2/old-00000.parquet", "day=3/old-00000.parquet", "day=6/kept-00000.parquet"]:
+        s3.put_object(Bucket=BUCKET, Key=f"transformed/orders/{key}", Body=b"old")
+    arguments = {"--manifest_uri": put_manifest(s3, "b1", [entry("staging/orders/a-v1.csv", "a")])}
+
+    GlueRunner(tmp_path).run(s3, f"s3://{BUCKET}/scripts/directories.py", arguments, "jr_3", "job")
+
+    root = "transformed/orders/"
+    assert objects(s3, root) == {f"{root}{key}": body for key, body in {
+        f"made/deeper{marker}": b"", f"day=2{marker}": b"", f"_tmp{marker}": b"",
+        f"day=5{marker}": b"", "day=4/a-00000.parquet": b"new", "day=6/kept-00000.parquet": b"old"}.items()}

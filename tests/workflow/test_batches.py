@@ -114,8 +114,9 @@ def test_a_file_whose_batch_never_answers_times_out_into_its_failure_notificatio
     """A batch holds the lock and never finishes: the file's wait ends at HandoffTimeoutSeconds
     (scaled) with States.Timeout, and it is notified as failed, still staged."""
     sfn = stack.client("stepfunctions")
+    # named as the stack's batch state machine is: the collect function's role may describe only its executions
     holder = sfn.create_state_machine(
-        name=f"holder-{uuid.uuid4().hex[:8]}", roleArn="arn:aws:iam::123456789012:role/holder",
+        name=f"holder-BatchStateMachine-{uuid.uuid4().hex[:8]}", roleArn="arn:aws:iam::123456789012:role/holder",
         definition=json.dumps({"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}}}))
     held = sfn.start_execution(stateMachineArn=holder["stateMachineArn"])["executionArn"]
     dynamodb = stack.client("dynamodb")

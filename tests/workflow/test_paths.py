@@ -35,6 +35,9 @@ def test_valid_file_becomes_typed_parquet_in_the_catalog(stack, s3):
     assert table.schema.field("order_id").type == pa.int64()
     assert table.schema.field("amount").type == pa.decimal128(12, 2)
     assert all("/order_date=" in k for k in result["parquet_keys"])
+    # No directory marker under transformed/ (S3A's `<dir>/`, EMRFS's `<dir>_$folder$`): the local
+    # Glue runner syncs a directory the job left empty back as its connector's marker.
+    assert not [k for k in keys(s3, stack.bucket, "transformed/") if k.endswith("/") or "$folder$" in k]
 
     glue = stack.client("glue")
     database = stack.outputs["GlueDatabase"]

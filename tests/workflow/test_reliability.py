@@ -148,7 +148,8 @@ def test_quarantine_that_fails_too_leaves_the_file_in_incoming_and_says_so(stack
 
 def test_quarantine_that_fails_before_any_plan_names_the_event_as_delivered(stack, s3, tmp_path):
     """Neither function returns: only the S3 event names the file, so the notification gives its
-    key as delivered (URL-encoded) and the `_unknown` dataset rather than derive either itself."""
+    key as delivered (URL-encoded by this stack's default bridge) and the `_unknown` dataset rather
+    than derive either itself."""
     stack.faults.add("lambda-runtime", "ValidatorFunction", "Sandbox.Timedout")
     stack.faults.add("lambda-runtime", "MoverFunction", "Sandbox.Timedout")
     key = "incoming/orders/lost été.csv"
@@ -160,5 +161,5 @@ def test_quarantine_that_fails_before_any_plan_names_the_event_as_delivered(stac
     [note] = result["notifications"]
     assert note["attributes"] == {"outcome": "failed", "dataset": "_unknown",
                                   "key": "incoming/orders/lost+%C3%A9t%C3%A9.csv"}
-    assert note["message"]["key_encoding"] == "url"
+    assert note["message"]["key_encoding"] == "as_delivered"
     assert note["message"]["version_id"] == s3.head_object(Bucket=stack.bucket, Key=key)["VersionId"]

@@ -42,16 +42,19 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def event_key(delivered: str) -> str:
-    """The object key of an S3 event notification, which S3 URL-encodes (`quote_plus`).
+    """The URL-decoding (`unquote_plus`) of an event's object key: the key it names when S3
+    URL-encoded it, as "Event message structure" (Amazon S3 User Guide) documents for its
+    notifications ("The object key name value is URL encoded").
 
-    Source: "Event message structure", Amazon S3 User Guide: "The s3 key provides information
-    about the bucket and object involved in the event. The object key name value is URL encoded."
+    Only one of two candidates for an EventBridge event, whose encoding is not documented: the
+    functions find the object with `etl_common.event_object.locate`, never with this alone.
     """
     return unquote_plus(delivered)
 
 
 def delivered_key(key: str) -> str:
-    """The key as S3 writes it into an event (the inverse of `event_key`), for emulating S3."""
+    """The key URL-encoded as S3 writes it into a notification (the inverse of `event_key`), for
+    emulating S3."""
     return quote_plus(key, safe="/")
 
 

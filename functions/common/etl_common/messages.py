@@ -103,10 +103,13 @@ class MoveRequest(Message):
 class QuarantineRequest(Message):
     """A step failed: move the object of the S3 event to `error/` with a report of `failure`
     (the state machine's error: `Error`, `Cause`). `delivered_key` is the event's key as S3
-    delivered it (URL-encoded); the mover derives the rest with the layout."""
+    delivered it (URL-encoded or not). `key`, when given, is the key the validator resolved (the
+    plan's `source.key`); without it the mover resolves `delivered_key` by the same rule
+    (`etl_common.event_object`). The mover derives the rest with the layout."""
 
     bucket: str
     delivered_key: str
+    key: str | None = None
     version_id: str | None = None
     failure: dict[str, Any] | None = None
 
