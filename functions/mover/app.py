@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from etl_common.event_object import locate
-from etl_common.layout import Upload, report_key, s3_uri
+from etl_common.layout import Upload, s3_uri
 from etl_common.messages import MoveRequest, MoveResult, MoverEvent, ObjectVersion, QuarantineRequest
 from moves import move_object, release_source, write_failure_report
 
@@ -50,7 +50,8 @@ def carry_out(move: MoveRequest) -> MoveResult:
 
 
 def quarantine(request: QuarantineRequest, execution: str | None) -> MoveResult:
-    """Move the event's object version to `error/` and write the failure report beside it.
+    """Move the event's object version to `error/` and write the failure report where the layout
+    keeps the report of a quarantined copy (`error/_reports/`).
 
     The key is the validator's when the request carries it (`key`); otherwise the event's key is
     resolved by the validator's own rule: as delivered or URL-decoded, whichever holds the event's
@@ -60,7 +61,7 @@ def quarantine(request: QuarantineRequest, execution: str | None) -> MoveResult:
     source = ObjectVersion(bucket=request.bucket, key=key, version_id=request.version_id)
     upload = Upload.parse(source.key)
     moved = move_object(s3, source, upload.error_key)
-    report = report_key(upload.error_key)
-    write_failure_report(s3, source, report, upload.dataset, request.failure, execution)
+    report = upload.error_report_key
+    write_failure_report(s3, source, report, upload.dataset, request.failure, execution, moved)
     return MoveResult(source=source, dataset=upload.dataset, report_key=report,
                       report_uri=s3_uri(source.bucket, report), **moved)

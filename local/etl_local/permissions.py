@@ -267,7 +267,7 @@ class UnknownCondition(ValueError):
 
 # The condition keys the rules above put in a request's context (`Need.context`). A condition on
 # any other key (aws:ResourceAccount, kms:ViaService, ...) cannot be judged here.
-CONTEXT_KEYS = {"s3:prefix", "cloudwatch:namespace"}
+CONTEXT_KEYS = {"s3:prefix", "cloudwatch:namespace", "aws:resourceaccount"}
 
 
 def _condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
@@ -290,19 +290,20 @@ def _condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, st
     return True
 
 
-def _matches(statement: dict[str, Any], need: Need) -> bool:
+def _matches(statement: dict[str, Any], need: Need, context: dict[str, str]) -> bool:
     if "NotAction" in statement or "NotResource" in statement:
         raise UnknownCondition("NotAction/NotResource")
     if not any(_like(action, need.action, case=False) for action in _values(statement.get("Action"))):
         return False
     if not any(_like(resource, need.resource) for resource in _values(statement.get("Resource"))):
         return False
-    return _condition_holds(statement.get("Condition", {}), dict(need.context))
+    return _condition_holds(statement.get("Condition", {}), context | dict(need.context))
 
 
-def allowed(statements: Iterable[dict[str, Any]], need: Need) -> bool:
-    """Whether the statements allow `need`: no Deny matches and some Allow does."""
-    verdicts = [s.get("Effect") for s in statements if _matches(s, need)]
+def allowed(statements: Iterable[dict[str, Any]], need: Need, context: dict[str, str] | None = None) -> bool:
+    """Whether the statements allow `need` in a request whose global condition keys are
+    `context`: no Deny matches and some Allow does."""
+    verdicts = [s.get("Effect") for s in statements if _matches(s, need, context or {})]
     return "Deny" not in verdicts and "Allow" in verdicts
 
 
@@ -323,8 +324,8 @@ def problems(recorded: Iterable[Call], roles: dict[str, Role], account: Account)
                              f"{where} by {role.logical_id}: no permission rule for this operation (permissions.py)")
             continue
         for need in required:
-            try:
-                ok = allowed(role.statements, need)
+            try:  # every resource of the local stack is the account's
+                ok = allowed(role.statements, need, {"aws:ResourceAccount": account.account})
             except UnknownCondition as exc:
                 ok, detail = False, f" (cannot evaluate {exc})"
             else:

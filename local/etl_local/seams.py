@@ -21,9 +21,13 @@ MOTO_VERSION = "5.2.5"
 NEVER = {"progression": "manual", "times": 10**9}
 PAYLOAD_LIMIT = 262_144  # bytes: Step Functions' input/output quota, UTF-8
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
+KEY_LIMIT = 1024  # bytes of UTF-8: the longest S3 object key
+# The S3 backend methods that create an object under a key the caller names, and that key's parameter.
+KEY_WRITES = {"put_object": "key_name", "copy_object": "dest_key_name", "create_multipart_upload": "key_name"}
 
 _installed = False
 _time_scale_installed = False
+_key_limit_installed = False
 
 
 def check() -> None:
@@ -58,6 +62,7 @@ def check() -> None:
         raise RuntimeError("moto internal core.responses.EmptyResult moved")
     _check_payload_limit()
     _check_time_scale()
+    _check_key_limit()
     task_client_modules()
 
 
@@ -235,6 +240,7 @@ def install(on_invoke: Callable[[Any, Any], tuple[str, bool, str]],
     StepFunctionResponse.send_task_failure = send_task_failure
     _install_payload_limit()
     install_time_scale()
+    install_key_limit()
     _installed = True
 
 
@@ -346,6 +352,48 @@ def _install_payload_limit() -> None:
                                         *args, **kwargs)
 
     StepFunctionsParserBackend.start_execution = start_execution
+
+
+def _check_key_limit() -> None:
+    from moto.s3.exceptions import S3ClientError  # noqa: F401  (import check: the error raised)
+    from moto.s3.models import S3Backend
+
+    for name, parameter in KEY_WRITES.items():
+        method = getattr(S3Backend, name, None)
+        if not callable(method) or parameter not in inspect.signature(method).parameters:
+            raise RuntimeError(f"moto internal S3Backend.{name}({parameter}=...) moved")
+
+
+def install_key_limit() -> None:
+    """Gap: moto stores an object under a key of any length. S3 refuses a key over 1,024 bytes
+    ("The object key name consists of a sequence of Unicode characters encoded in UTF-8, with a
+    maximum length of 1,024 bytes", "Naming Amazon S3 objects",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html) with `KeyTooLongError`,
+    "Your key is too long.", 400 Bad Request ("Error responses", Amazon S3 API Reference,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). PutObject, CopyObject and
+    CreateMultipartUpload (under upload_file, upload_fileobj and the managed copy) of such a key
+    fail so here too, so a derived key that only moto takes fails its test. Idempotent."""
+    global _key_limit_installed
+    if _key_limit_installed:
+        return
+    _check_key_limit()
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import S3Backend
+
+    def limited(original: Callable[..., Any], parameter: str) -> Callable[..., Any]:
+        signature = inspect.signature(original)
+
+        def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+            key = signature.bind(self, *args, **kwargs).arguments[parameter]
+            if len(str(key).encode("utf-8", "surrogatepass")) > KEY_LIMIT:
+                raise S3ClientError("KeyTooLongError", "Your key is too long.")
+            return original(self, *args, **kwargs)
+
+        return write
+
+    for name, parameter in KEY_WRITES.items():
+        setattr(S3Backend, name, limited(getattr(S3Backend, name), parameter))
+    _key_limit_installed = True
 
 
 def task_client_modules() -> list[Any]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from etl_common.event_object import key_candidates
-from etl_common.layout import STAGING, Upload, incoming_key, parquet_prefix, parse_s3_uri, report_key
+from etl_common.layout import STAGING, Upload, incoming_key, parquet_prefix, parse_s3_uri
 from etl_common.vocabulary import Outcome
 
 DATASET = "orders"
@@ -232,8 +232,7 @@ class SmokeTest:
         own: dict[str, set[str]] = {}  # dataset -> the uploads' source ids
         for case in self.cases:
             upload = Upload.parse(case.key)
-            keys |= {case.key, upload.error_key, report_key(upload.error_key), upload.rejects_key,
-                     upload.accepted_report_key}
+            keys |= {case.key, *upload.derived_keys().values()}
             own.setdefault(upload.dataset, set()).add(f"{upload.source_id}-")
             for note in case.notifications.values():
                 keys |= {note[name] for name in ("staging_key", "error_key", "report_key", "rejects_key")

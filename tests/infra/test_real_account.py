@@ -267,3 +267,27 @@ def test_failed_dead_letter_deliveries_raise_an_alarm(translated):
             "Sum", 1, "GreaterThanOrEqualToThreshold")
         assert alarm["TreatMissingData"] == "notBreaching"
         assert alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}]
+
+
+# --- issue: IAM scope of the job script and the log resource policy ------------------------------
+
+def _role_statements(cfn: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
+    policies = cfn["Resources"][role]["Properties"]["Policies"]
+    return {s["Sid"]: s for p in policies for s in p["PolicyDocument"]["Statement"]}
+
+
+def test_the_job_reads_scripts_only_from_this_accounts_artifact_buckets(translated):
+    """The SAM artifact bucket's name pattern alone matches any account's bucket of that name."""
+    read = _role_statements(translated, "GlueRole")["ReadJobScript"]
+    assert read["Condition"] == {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@pytest.mark.parametrize("role", ["PipelineStateMachineRole", "BatchStateMachineRole"])
+def test_log_resource_policy_actions_are_scoped_to_the_account(role, translated):
+    """Only the vended-log delivery actions take "*"; PutResourcePolicy and its readers are
+    scoped to this account and Region, as CloudWatch Logs documents."""
+    statements = _role_statements(translated, role)
+    star = {a for s in statements.values() if s["Resource"] == "*" for a in s["Action"]}
+    assert not star & {"logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+    scoped = statements["LogGroupResourcePolicy"]
+    assert scoped["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"}

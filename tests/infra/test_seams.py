@@ -192,3 +192,35 @@ def test_optimized_dynamodb_errors_are_named_as_aws_names_them():
     assert error("InternalServerError") == "DynamoDB.InternalServerErrorException"
     assert error("ConditionalCheckFailedException") == "DynamoDB.ConditionalCheckFailedException"
     assert error("ProvisionedThroughputExceededException") == "DynamoDB.ProvisionedThroughputExceededException"
+
+
+def test_keys_over_1024_bytes_are_refused_as_s3_refuses_them():
+    """moto stores any key; S3 answers KeyTooLongError (400) to a write of a key over 1,024 bytes
+    of UTF-8, whichever call creates the object (seams.install_key_limit)."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from etl_local import seams
+
+    seams.install_key_limit()
+    seams.install_key_limit()  # a second install wraps nothing twice
+    at_limit, over = "é" * 512, "é" * 511 + "abc"  # 1,024 and 1,025 bytes of UTF-8
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="limit")
+        s3.put_object(Bucket="limit", Key=at_limit, Body=b"x")
+        s3.copy_object(Bucket="limit", Key=at_limit[:-1] + "e", CopySource={"Bucket": "limit", "Key": at_limit})
+        s3.create_multipart_upload(Bucket="limit", Key=at_limit)
+        calls = {"PutObject": lambda: s3.put_object(Bucket="limit", Key=over, Body=b"x"),
+                 "CopyObject": lambda: s3.copy_object(Bucket="limit", Key=over,
+                                                      CopySource={"Bucket": "limit", "Key": at_limit}),
+                 "CreateMultipartUpload": lambda: s3.create_multipart_upload(Bucket="limit", Key=over)}
+        for operation, call in calls.items():
+            with pytest.raises(ClientError) as refused:
+                call()
+            error = refused.value.response
+            assert (error["Error"]["Code"], error["Error"]["Message"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+                "KeyTooLongError", "Your key is too long.", 400), operation
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="limit")["Contents"]] == sorted(
+            [at_limit, at_limit[:-1] + "e"])

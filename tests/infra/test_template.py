@@ -285,15 +285,14 @@ def test_trigger_only_matches_incoming_keys():
 
 def test_trigger_pattern_against_events():
     """The sample events match; the same objects written to the pipeline's other zones do not."""
-    from etl_common.layout import Quarantined, Upload, parquet_prefix, report_key
+    from etl_common.layout import Upload, parquet_prefix
 
     pattern = json.loads(json.dumps(_object_created_pattern()).replace('{"Ref": "DataBucket"}', '"example-data-bucket"'))
     good = json.loads((ROOT / "events" / "object-created-good.json").read_text(encoding="utf-8"))
     assert _event_pattern_matches(pattern, good), f"the good sample event does not match {pattern}"
     upload = Upload.parse(good["detail"]["object"]["key"])
-    quarantined = Quarantined.parse(upload.error_key)
-    written = [upload.staged_key("a-version"), upload.error_key, upload.accepted_report_key, upload.rejects_key,
-               report_key(upload.error_key), quarantined.history_report_key("20261130T000000Z"),
+    written = [upload.staged_key("a-version"), *upload.derived_keys().values(),
+               upload.history_report_key("20261130T000000Z"),
                parquet_prefix(upload.dataset) + upload.source_id + "-00000.snappy.parquet"]
     for key in written:
         event = json.loads(json.dumps(good))

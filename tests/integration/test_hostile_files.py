@@ -89,7 +89,7 @@ def test_hostile_file_is_rejected_with_its_reason(s3, name, dataset, reason, wor
     assert (plan.valid, plan.ignored, plan.outcome, plan.reason) == (False, False, Outcome.REJECTED, reason)
     assert isinstance(plan.reason, Reason)
     assert plan.move.target_key == f"error/{dataset}/{name}"
-    assert plan.report_key == f"error/{dataset}/{name}.report.json"
+    assert plan.report_key == f"error/_reports/{dataset}/{name}.report.json"
     assert reason in plan.message
     first = report["failures"][0]
     assert first["reason"] == reason and report["valid"] is False

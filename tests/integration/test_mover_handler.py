@@ -202,7 +202,7 @@ def test_quarantine_with_encoded_key_and_failure(app, s3, bucket):
     target = "error/orders/Q4 ventes été+1.csv"
     assert result["source"]["key"] == key
     assert result["target_key"] == target
-    assert result["report_key"] == target + ".report.json"
+    assert result["report_key"] == "error/_reports/orders/Q4 ventes été+1.csv.report.json"
     assert body(s3, bucket, target) == data
     assert not exists(s3, bucket, key)
 
@@ -321,7 +321,7 @@ def test_copy_that_does_not_verify_keeps_the_source(moves, s3, bucket):
         def __getattr__(self, name):
             return getattr(s3, name)
 
-        def copy(self, source, bucket_, key_, Config=None):
+        def copy(self, source, bucket_, key_, ExtraArgs=None, Config=None):
             s3.put_object(Bucket=bucket_, Key=key_, Body=b"01234")
 
     with pytest.raises(moves.CopyMismatch):
@@ -382,3 +382,195 @@ def test_head_denied_on_the_staged_part_is_not_a_missing_file(moves):
     with stub, pytest.raises(moves.HeadDenied, match=r"prefix staging/\*"):
         moves.release_source(client, source, "staging/orders/a.csv")
     stub.assert_no_pending_responses()
+
+
+# -- two versions of one key: every step acts on the claimed version ---------------------------
+# The rule (moves.py): the claimed version is read and copied by its version id; it leaves
+# incoming/'s view only while it is the key's current version (a simple DELETE, conditional on its
+# ETag, puts a delete marker over it and S3 keeps it as a noncurrent version); when a newer version
+# is current, the claimed one is already noncurrent and nothing is deleted.
+
+def current(s3, bucket: str, key: str) -> str | None:
+    """The key's current version id; None when it has none (missing, or a delete marker on top)."""
+    from botocore.exceptions import ClientError
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)["VersionId"]
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}, exc.response
+        return None
+
+
+def delete_markers(s3, bucket: str, key: str) -> int:
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    return sum(m["Key"] == key for m in listed.get("DeleteMarkers", []))
+
+
+def copies(s3, bucket: str, key: str) -> dict[str, bytes]:
+    """Every version of `key` by version id, with its bytes."""
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+    return {v["VersionId"]: body(s3, bucket, key, v["VersionId"]) for v in listed if v["Key"] == key}
+
+
+def test_staging_an_older_version_leaves_the_newer_one_in_incoming(app, s3, bucket):
+    """Deleting the key for version 1 would put a delete marker over version 2, hiding the upload
+    its own execution is still handling."""
+    key = "incoming/readings/day.csv"
+    first = put(s3, bucket, key, b"reading_id\n1\n")
+    second = put(s3, bucket, key, b"reading_id\n2\n")
+    staged_first, staged_second = "staging/readings/day-1.csv", "staging/readings/day-2.csv"
+    put(s3, bucket, staged_first, b"reading_id\n1\n")
+    put(s3, bucket, staged_second, b"reading_id\n2\n")
+
+    one = app.lambda_handler(move(bucket, key, staged_first, first, staged=staged_first), lambda_context("MoverFunction"))
+    assert current(s3, bucket, key) == second and delete_markers(s3, bucket, key) == 0
+    assert one["source"]["version_id"] == first and one["target_key"] == staged_first
+
+    two = app.lambda_handler(move(bucket, key, staged_second, second, staged=staged_second), lambda_context("MoverFunction"))
+    assert two["already_moved"] is False
+    assert current(s3, bucket, key) is None and delete_markers(s3, bucket, key) == 1
+    assert copies(s3, bucket, key) == {first: b"reading_id\n1\n", second: b"reading_id\n2\n"}  # both kept
+
+
+@pytest.mark.parametrize("order", ["upload order", "newer first"])
+def test_two_rejected_versions_each_get_their_own_copy_in_error(app, s3, bucket, order):
+    """error/<dataset>/<rest> is one key for both: each move adds its own version there, and its
+    result names that version (`version_id`), a copy of its own upload version."""
+    key, target = "incoming/orders/o.csv", "error/orders/o.csv"
+    uploads = {put(s3, bucket, key, b"first\n"): b"first\n"}
+    second = put(s3, bucket, key, b"second\n")
+    uploads[second] = b"second\n"
+    versions = list(uploads) if order == "upload order" else list(reversed(uploads))
+
+    results = {}
+    for version_id in versions:
+        results[version_id] = app.lambda_handler(move(bucket, key, target, version_id), lambda_context("MoverFunction"))
+        # the newer upload stays in incoming/ until its own move
+        assert current(s3, bucket, key) == (None if second in results else second)
+
+    assert delete_markers(s3, bucket, key) == 1
+    assert copies(s3, bucket, key) == uploads  # every upload is kept as a version
+    in_error = copies(s3, bucket, target)
+    assert len(in_error) == 2
+    for version_id, result in results.items():
+        assert result["target_key"] == target
+        assert in_error[result["version_id"]] == uploads[version_id]
+        head = s3.head_object(Bucket=bucket, Key=target, VersionId=result["version_id"])
+        assert head["Metadata"]["source-version-id"] == version_id
+
+
+def test_quarantine_of_an_older_version_leaves_the_newer_one_in_incoming(app, s3, bucket):
+    """A validator timeout on version 1 while version 2 is current: version 1 goes to error/, the
+    result and the report say where (the copy's version), version 2 stays for its own execution."""
+    key = "incoming/orders/o.csv"
+    first = put(s3, bucket, key, b"first\n")
+    second = put(s3, bucket, key, b"second\n")
+    result = app.lambda_handler(quarantine(bucket, key, first, failure={"Error": "Sandbox.Timedout"}),
+                                lambda_context("MoverFunction"))
+
+    assert current(s3, bucket, key) == second and delete_markers(s3, bucket, key) == 0
+    assert result["source"]["version_id"] == first
+    assert body(s3, bucket, result["target_key"], result["version_id"]) == b"first\n"
+    report = json.loads(body(s3, bucket, result["report_key"]))
+    assert (report["version_id"], report["error_key"], report["error_version_id"]) == (
+        first, result["target_key"], result["version_id"])
+
+
+def test_quarantine_of_a_version_under_a_delete_marker(app, s3, bucket):
+    """The key was deleted after the upload: its version is still there and is quarantined; no
+    second delete marker is added."""
+    key = "incoming/orders/o.csv"
+    first = put(s3, bucket, key, b"first\n")
+    s3.delete_object(Bucket=bucket, Key=key)
+    result = app.lambda_handler(quarantine(bucket, key, first, failure={"Error": "X"}), lambda_context("MoverFunction"))
+    assert body(s3, bucket, result["target_key"], result["version_id"]) == b"first\n"
+    assert delete_markers(s3, bucket, key) == 1
+
+
+def test_a_move_rerun_does_not_copy_its_version_twice(app, s3, bucket):
+    """A crash between copy and delete, then the retry: one copy of the upload in error/."""
+    key, target = "incoming/orders/o.csv", "error/orders/o.csv"
+    version = put(s3, bucket, key, b"x\n")
+    event = move(bucket, key, target, version)
+    with fail_deletes(app.s3), pytest.raises(RuntimeError, match="simulated crash"):
+        app.lambda_handler(event, lambda_context("MoverFunction"))
+    result = app.lambda_handler(event, lambda_context("MoverFunction"))
+    assert list(copies(s3, bucket, target)) == [result["version_id"]]
+    assert current(s3, bucket, key) is None
+
+
+def test_a_version_gone_is_not_taken_for_another_versions_copy(app, s3, bucket):
+    """The claimed version was deleted for good while error/ holds another version's copy: the
+    move fails rather than name that copy as this version's."""
+    key, target = "incoming/orders/o.csv", "error/orders/o.csv"
+    first = put(s3, bucket, key, b"first\n")
+    second = put(s3, bucket, key, b"second\n")
+    app.lambda_handler(move(bucket, key, target, second), lambda_context("MoverFunction"))
+    s3.delete_object(Bucket=bucket, Key=key, VersionId=first)
+    with pytest.raises(FileNotFoundError, match=first):
+        app.lambda_handler(move(bucket, key, target, first), lambda_context("MoverFunction"))
+
+
+class NewVersionBeforeDelete:
+    """A client on which a new upload of the key lands between the mover's check that its version
+    is current and its delete: the race a conditional delete closes."""
+
+    def __init__(self, s3, data: bytes) -> None:
+        self.s3, self.data, self.landed = s3, data, None
+
+    def __getattr__(self, name):
+        return getattr(self.s3, name)
+
+    def delete_object(self, **kwargs):
+        if self.landed is None and "VersionId" not in kwargs:
+            put_ = self.s3.put_object(Bucket=kwargs["Bucket"], Key=kwargs["Key"], Body=self.data)
+            self.landed = put_.get("VersionId", "unversioned")
+        return self.s3.delete_object(**kwargs)
+
+
+def test_a_version_uploaded_between_check_and_delete_is_not_hidden(moves, s3, bucket):
+    key = "incoming/orders/o.csv"
+    first = put(s3, bucket, key, b"first\n")
+    client = NewVersionBeforeDelete(s3, b"second, other bytes\n")
+    result = moves.move_object(client, ObjectVersion(bucket=bucket, key=key, version_id=first), "error/orders/o.csv")
+    assert client.landed and current(s3, bucket, key) == client.landed
+    assert delete_markers(s3, bucket, key) == 0
+    assert body(s3, bucket, "error/orders/o.csv", result["version_id"]) == b"first\n"
+
+
+def test_unversioned_bucket_never_deletes_an_overwrite(moves, s3, plain_bucket):
+    """Without versioning an overwrite between copy and delete would be lost for good: the delete
+    is conditional on the ETag of what was copied."""
+    key = "incoming/orders/o.csv"
+    put(s3, plain_bucket, key, b"first\n")
+    client = NewVersionBeforeDelete(s3, b"second, other bytes\n")
+    moves.move_object(client, ObjectVersion(bucket=plain_bucket, key=key), "error/orders/o.csv")
+    assert body(s3, plain_bucket, key) == b"second, other bytes\n"
+    assert body(s3, plain_bucket, "error/orders/o.csv") == b"first\n"
+
+
+class AnotherCopyLandsOnTop:
+    """A client on which the copy of another upload version of the same key (its own execution's
+    move) lands on the target right after this move's copy."""
+
+    def __init__(self, s3, other_version: str, data: bytes) -> None:
+        self.s3, self.other_version, self.data = s3, other_version, data
+
+    def __getattr__(self, name):
+        return getattr(self.s3, name)
+
+    def copy(self, source, bucket_, key_, ExtraArgs=None, Config=None):
+        self.s3.copy(source, bucket_, key_, ExtraArgs=ExtraArgs, Config=Config)
+        self.s3.put_object(Bucket=bucket_, Key=key_, Body=self.data,
+                           Metadata={"source-version-id": self.other_version})
+
+
+def test_a_move_names_its_own_copy_when_another_lands_on_top(moves, s3, bucket):
+    key, target = "incoming/orders/o.csv", "error/orders/o.csv"
+    first = put(s3, bucket, key, b"first\n")
+    second = put(s3, bucket, key, b"second\n")
+    client = AnotherCopyLandsOnTop(s3, second, b"second\n")
+    result = moves.move_object(client, ObjectVersion(bucket=bucket, key=key, version_id=first), target)
+    assert result["version_id"] != current(s3, bucket, target)
+    head = s3.head_object(Bucket=bucket, Key=target, VersionId=result["version_id"])
+    assert head["Metadata"]["source-version-id"] == first
+    assert body(s3, bucket, target, result["version_id"]) == b"first\n"

@@ -75,8 +75,8 @@ def test_split_stages_good_rows_and_rejects_bad_ones(s3):
     assert plan.move.staged_key == plan.move.target_key
     assert plan.move.staged_key.startswith("staging/readings/day-") and plan.move.staged_key.endswith(".csv")
     assert (plan.rows, plan.failed_rows, plan.rejected_rows) == (40, 3, 3)
-    assert plan.rejects_key == "error/readings/day.rejects.csv"
-    assert plan.report_key == "error/readings/day.rejects.csv.report.json"
+    assert plan.rejects_key == "error/_rejects/readings/day.csv.rejects.csv"
+    assert plan.report_key == "error/_rejects/readings/day.csv.rejects.csv.report.json"
     assert plan.reason == "wrong_type" and plan.message.startswith("wrong_type")
     assert job_contract(s3, plan)["staged"] == {"date_format": "yyyy-MM-dd",
                                             "timestamp_format": "yyyy-MM-dd HH:mm:ss.SSSSSS",
@@ -85,10 +85,10 @@ def test_split_stages_good_rows_and_rejects_bad_ones(s3):
     staged = staged_rows(read(s3, plan.move.staged_key))
     assert staged[0][0] == "reading_id" and len(staged) == 1 + 37
     assert [int(r[0]) for r in staged[1:]] == [i for i in range(1, 41) if i not in BAD_ROWS]
-    rejects = read(s3, "error/readings/day.rejects.csv").decode().splitlines()
+    rejects = read(s3, "error/_rejects/readings/day.csv.rejects.csv").decode().splitlines()
     assert [line.split(",")[0] for line in rejects] == ["reading_id", "7", "19", "32"]
     assert report["rows_read"] == 40 and report["rows_staged"] == 37 and report["failed_rows"] == 3
-    assert report["rejects_key"] == "error/readings/day.rejects.csv"
+    assert report["rejects_key"] == "error/_rejects/readings/day.csv.rejects.csv"
     assert report["error_threshold"] == {"max_rows": 10, "max_fraction": 0.1}
     assert report["staged_key"] == plan.move.staged_key
     assert read(s3, "incoming/readings/day.csv") == SAMPLE.read_bytes()  # the mover deletes it
@@ -107,7 +107,7 @@ def test_nulls_stay_null_and_empty_strings_stay_empty(s3, tmp_path):
     lines = staged(s3, plan).decode().splitlines()
     assert lines[1] == '"1","S-0001","2026-11-23 01:00:00.000000","1.50",,""'
     assert lines[2] == '"2","S-0002","2026-11-23 02:00:00.000000","2.50",,'
-    assert read(s3, "error/readings/nulls.rejects.csv").decode().splitlines()[1] == \
+    assert read(s3, "error/_rejects/readings/nulls.csv.rejects.csv").decode().splitlines()[1] == \
         "3,bad,2026-11-23T03:00:00,3.50,,x"
 
 
@@ -120,7 +120,7 @@ def test_rejects_keep_the_contract_dialect_and_encoding(s3, tmp_path):
     plan, _ = run(s3, ("\n".join(rows) + "\n").encode("latin-1"), "latin.csv", contracts)
 
     assert plan.outcome == "processed_with_rejects", plan
-    assert read(s3, "error/readings/latin.rejects.csv").decode("latin-1").splitlines() == [
+    assert read(s3, "error/_rejects/readings/latin.csv.rejects.csv").decode("latin-1").splitlines() == [
         rows[0], "20;S-0001;2026-11-23T01:00:00;99.00;NULL;été"]
     rows_staged = staged_rows(staged(s3, plan))
     assert rows_staged[1][5] == "Zürich; Nord" and len(rows_staged) == 20
@@ -132,7 +132,7 @@ def test_gzip_upload_is_staged_gzip_compressed(s3):
     assert plan.outcome == "processed_with_rejects", plan
     assert plan.move.staged_key.startswith("staging/readings/day-") and plan.move.staged_key.endswith(".csv.gz")
     assert len(staged_rows(gzip.decompress(staged(s3, plan)))) == 38
-    assert plan.rejects_key == "error/readings/day.rejects.csv"
+    assert plan.rejects_key == "error/_rejects/readings/day.csv.gz.rejects.csv"
     assert len(read(s3, plan.rejects_key).decode().splitlines()) == 4
 
 
@@ -147,7 +147,7 @@ def test_over_the_threshold_the_whole_file_is_rejected_and_the_report_says_why(s
     assert plan.move.staged_key is None and plan.rejects_key is None
     assert plan.move.target_key == "error/readings/many.csv" and plan.job_arguments is None
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [
-        "error/readings/many.csv.report.json", "incoming/readings/many.csv"]
+        "error/_reports/readings/many.csv.report.json", "incoming/readings/many.csv"]
 
 
 def test_a_file_level_problem_rejects_the_whole_file_whatever_the_threshold(s3):

@@ -255,7 +255,7 @@ def test_bad_orders_sample_is_invalid(app, aws):
     assert plan["failed_rows"] == 4
     assert plan["move"]["target_key"] == "error/orders/orders-bad.csv"
     assert plan["move"]["staged_key"] is None
-    assert plan["report_key"] == "error/orders/orders-bad.csv.report.json"
+    assert plan["report_key"] == "error/_reports/orders/orders-bad.csv.report.json"
     assert (plan["job_arguments"], plan["source_id"], plan["parquet_path"]) == (None, None, None)
 
     report = read_json(aws, plan["report_key"])
@@ -280,7 +280,7 @@ def test_bad_customers_sample_is_missing_a_column(app, aws):
     plan = invoke(app, aws, key)
     assert plan["valid"] is False
     assert plan["reason"] == "missing_columns"
-    assert plan["report_key"] == "error/customers/customers-bad.csv.report.json"
+    assert plan["report_key"] == "error/_reports/customers/customers-bad.csv.report.json"
     report = read_json(aws, plan["report_key"])
     assert report["failures"][0]["cases"] == [{"row": None, "value": "credit_limit"}]
 
@@ -310,7 +310,7 @@ def test_unknown_dataset(app, aws):
     assert plan["dataset"] == "invoices"
     assert "invoices" in plan["message"]
     assert plan["move"]["target_key"] == "error/invoices/inv-1.csv"
-    assert plan["report_key"] == "error/invoices/inv-1.csv.report.json"
+    assert plan["report_key"] == "error/_reports/invoices/inv-1.csv.report.json"
     assert read_json(aws, plan["report_key"])["contract_version"] is None
 
 
@@ -376,6 +376,19 @@ def test_folder_marker_is_ignored(app, aws):
     assert (plan["outcome"], plan["message"]) == ("ignored", "folder marker")
     assert (plan["move"], plan["report_key"], plan["report_uri"]) == (None, None, None)
     assert keys(aws) == {key}
+
+
+@pytest.mark.parametrize("key", ["incoming/orders/payload/", "incoming/orders/"])
+def test_bytes_under_a_folder_key_are_rejected_not_ignored(app, aws, key):
+    """Only an empty folder marker is ignored: CSV at `incoming/orders/payload/` gets an outcome,
+    a reason and a report, and the mover takes it out of incoming/."""
+    body = (SAMPLES / "orders" / "orders-2026-11-20.csv").read_bytes()
+    put(aws, key, body)
+    plan = invoke(app, aws, key)
+    assert plan["ignored"] is False and (plan["outcome"], plan["reason"]) == ("rejected", "folder_key")
+    assert plan["move"]["target_key"].startswith("error/orders/") and plan["size"] == len(body)
+    report = read_json(aws, plan["report_key"])
+    assert report["failures"][0]["reason"] == "folder_key"
 
 
 @pytest.mark.parametrize("name", ["_SUCCESS", ".keep"])

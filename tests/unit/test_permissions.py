@@ -95,11 +95,21 @@ def test_an_unknown_condition_operator_is_a_problem_not_a_pass():
 
 def test_a_condition_on_a_key_the_rules_never_set_cannot_pass():
     """`...IfExists` on a key the request context here never holds would always pass; in AWS
-    the key is there (aws:ResourceAccount), so the check refuses to judge instead."""
+    the key may be there (aws:SourceVpc), so the check refuses to judge instead."""
     roles = {ROLE: Role("R", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
-                               "Condition": {"StringEqualsIfExists": {"aws:ResourceAccount": "999999999999"}}}])}
+                               "Condition": {"StringEqualsIfExists": {"aws:SourceVpc": "vpc-1"}}}])}
     [found] = problems([call("s3", "GetObject", Bucket="other", Key="a")], roles, ACCOUNT)
-    assert "cannot evaluate StringEqualsIfExists on aws:ResourceAccount" in found
+    assert "cannot evaluate StringEqualsIfExists on aws:SourceVpc" in found
     assert allowed([{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*",
                      "Condition": {"StringLike": {"S3:Prefix": "incoming/*"}}}],
                    Need("s3:ListBucket", "arn:aws:s3:::data", (("s3:prefix", "incoming/a"),)))
+
+
+def test_the_resource_account_is_the_stacks():
+    """ReadJobScript: the SAM artifact bucket by name, in this account only."""
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::sam-*/*",
+                 "Condition": {"StringEquals": {"aws:ResourceAccount": "123456789012"}}}
+    roles = {ROLE: Role("GlueRole", [statement])}
+    assert problems([call("s3", "GetObject", Bucket="sam-x", Key="job.py")], roles, ACCOUNT) == []
+    other = Account("us-east-1", "999999999999")
+    assert problems([call("s3", "GetObject", Bucket="sam-x", Key="job.py")], roles, other)

@@ -29,7 +29,7 @@ def test_run_json_prints_one_object_per_file_and_exits_by_outcome(tmp_path):
     assert (good["outcome"], good["execution_status"], good["rows"]) == ("processed", "SUCCEEDED", 6)
     assert good["staging_key"].startswith("staging/orders/orders-2026-11-20-") and good["parquet_keys"]
     assert (bad["outcome"], bad["error_key"]) == ("rejected", "error/orders/orders-bad.csv")
-    assert bad["report_key"] == "error/orders/orders-bad.csv.report.json"
+    assert bad["report_key"] == "error/_reports/orders/orders-bad.csv.report.json"
     assert [n["attributes"]["outcome"] for n in good["notifications"] + bad["notifications"]] == [
         "processed", "rejected"]
     assert good["batch_id"] and bad["batch_id"] is None  # only a staged file goes into a batch

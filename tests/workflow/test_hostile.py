@@ -73,7 +73,7 @@ def test_hostile_upload(stack, s3, monkeypatch, name, dataset, reason, contract_
         return
     assert result["outcome"] == "rejected", result
     assert exists(s3, stack.bucket, f"error/{dataset}/{name}")
-    assert result["report_key"] == f"error/{dataset}/{name}.report.json"
+    assert result["report_key"] == f"error/_reports/{dataset}/{name}.report.json"
     report = json.loads(s3.get_object(Bucket=stack.bucket, Key=result["report_key"])["Body"].read())
     assert report["failures"][0]["reason"] == reason
     note = single_notification(result, "rejected", key)

@@ -72,7 +72,7 @@ def test_invalid_file_goes_to_error_with_its_report(stack, s3):
     assert not exists(s3, stack.bucket, key)
     assert not keys(s3, stack.bucket, "staging/orders/orders-bad")
     report = json.loads(s3.get_object(Bucket=stack.bucket, Key=result["report_key"])["Body"].read())
-    assert result["report_key"] == "error/orders/orders-bad.csv.report.json"
+    assert result["report_key"] == "error/_reports/orders/orders-bad.csv.report.json"
     reasons = {(f["reason"], f["column"]) for f in report["failures"]}
     assert ("wrong_type", "customer_id") in reasons and ("duplicate_value", "order_id") in reasons
     assert report["failed_rows"] == 4
@@ -94,7 +94,7 @@ def test_bad_rows_within_the_threshold_are_rejected_and_the_rest_processed(stack
     assert (result["rows"], result["rejected_rows"]) == (40, 3)
     assert not exists(s3, stack.bucket, key)
     assert result["staging_key"].startswith("staging/readings/readings_2026-11-23_partial-")
-    assert result["rejects_key"] == "error/readings/readings 2026-11-23 partial.rejects.csv"
+    assert result["rejects_key"] == "error/_rejects/readings/readings 2026-11-23 partial.csv.rejects.csv"
     rejects = s3.get_object(Bucket=stack.bucket, Key=result["rejects_key"])["Body"].read().decode()
     assert rejects.splitlines() == [
         "reading_id,sensor_id,read_at,temperature_c,humidity_pct,note",
@@ -129,7 +129,7 @@ def test_a_gzip_upload_within_the_threshold_is_staged_compressed(stack, s3, tmp_
     assert result["outcome"] == "processed_with_rejects", result
     assert result["staging_key"].startswith("staging/readings/readings-partial-")
     assert result["staging_key"].endswith(".csv.gz")
-    assert result["rejects_key"] == "error/readings/readings-partial.rejects.csv"
+    assert result["rejects_key"] == "error/_rejects/readings/readings-partial.csv.gz.rejects.csv"
     assert _parquet(s3, stack.bucket, result["parquet_keys"]).num_rows == 37
     single_notification(result, "processed_with_rejects", key)
 
@@ -220,6 +220,18 @@ def test_folder_marker_is_ignored(stack, s3):
     assert result["notifications"] == []
     assert exists(s3, stack.bucket, key)
     assert not keys(s3, stack.bucket, "error/orders/.report")
+
+
+def test_data_under_a_folder_key_gets_an_outcome(stack, s3, tmp_path):
+    """371 bytes of CSV at `incoming/orders/payload/` used to be ignored and stay in incoming/
+    forever; only an empty folder marker may be ignored."""
+    key = "incoming/orders/payload/"
+    result = stack.run_file(ORDERS / "orders-2026-11-20.csv", key)
+
+    assert (result["outcome"], result["reason"]) == ("rejected", "folder_key"), result
+    single_notification(result, "rejected", key)
+    assert not exists(s3, stack.bucket, key)
+    assert exists(s3, stack.bucket, result["error_key"])
 
 
 def test_a_long_odd_dataset_name_still_gets_its_notification(stack, tmp_path):

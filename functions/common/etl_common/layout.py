@@ -1,12 +1,38 @@
 """The one layout of the bucket: every key the pipeline derives, and the way back.
 
-An upload lives at `incoming/<dataset>/<rest>`. From it the pipeline derives, and only here:
-its staged copy (`staging/`), its quarantined copy (`error/`), its report (`<key>.report.json`
-in `reports/` or `error/`), the rejects file of a split (`error/.../<stem>.rejects.csv`), the
-Parquet prefix of its dataset (`transformed/<dataset>/`), the deterministic source id its
-Parquet files are named by, the manifest and results of the batch that converts it
-(`batches/<batch id>/`), and, for reprocessing, the incoming key a quarantined file goes
-back to and where its old report is archived (`reports/<dataset>/history/`).
+An upload lives at `incoming/<dataset>/<rest>`, or at `incoming/<name>` with no dataset folder
+(dataset `_unknown`). Every object derived from it is named here, and only here, so that no two
+(upload, kind of object) pairs share a key, and every key fits S3's limit: "The object key name
+consists of a sequence of Unicode characters encoded in UTF-8, with a maximum length of 1,024
+bytes" ("Naming Amazon S3 objects", https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html).
+
+The upload's PATH is `<folder>/<rest>`, one-to-one with its key: the folder is the dataset folder
+as it is, with one more `_` when it begins with `_` (`_x` -> `__x`, `_unknown` -> `__unknown`), or
+`_unknown` for a key with no dataset folder (`_` when `error/_unknown/<name>` would be over the
+limit). So no folder begins with a single `_` but those two, and the other such names are the
+layout's own REGIONS, one per kind, which no upload's path can reach:
+
+  quarantined copy (rejected or failed)   error/<path>
+  its report                              error/_reports/<path>.report.json
+  rejects of a split file                 error/_rejects/<path>.rejects.csv
+  report of a split file                  error/_rejects/<path>.rejects.csv.report.json
+  report of an accepted file              reports/<path>.report.json
+  history of a reprocessed file           reports/_history/<path>/<stamp, %-escaped>.report.json
+  staged form, the job's contract         staging/<dataset>/<source id>-<version digest>.csv[.gz] / .contract.json
+  Parquet                                 transformed/<dataset>/<partitions>/<source id>-<part>.snappy.parquet
+  batches                                 batches/<batch id>/manifest.json, results.json
+
+Inside a region the key is a constant prefix, the path and a constant ending (the history adds
+`/<stamp>`, which has no `/`), so one key names one upload (and stamp); the two kinds that share
+`error/_rejects/` end differently, and neither ending ends the other. The quarantined copy is
+always shorter than the upload key. Any other key that would be over 1,024 bytes is replaced by
+`<zone>/_long/<its first bytes>~<SHA-256 of the whole key><.report.json | .rejects.csv>`, in its
+zone's `_long/` region: distinct for distinct keys unless SHA-256 collides. Staged and Parquet
+names, in zones of their own, carry the source id (12 hex digits of the SHA-256 of the upload key)
+and, staged, a digest of the version: distinct unless those digests collide.
+
+The way back from `error/` is exact (`Quarantined`), and `etl-local reprocess` archives a
+quarantined file's report under `reports/_history/`, where no report of an upload lands.
 """
 
 from __future__ import annotations
@@ -14,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 INCOMING = "incoming/"
 STAGING = "staging/"
@@ -23,10 +49,17 @@ REPORTS = "reports/"
 TRANSFORMED = "transformed/"
 BATCHES = "batches/"
 MANIFEST_NAME = "manifest.json"
-HISTORY = "history/"
+# The layout's own regions: folders beginning with a single `_`, which no upload's path has.
+ERROR_REPORTS = f"{ERROR}_reports/"
+REJECTS = f"{ERROR}_rejects/"
+HISTORY = f"{REPORTS}_history/"
+LONG = "_long/"
 REPORT_SUFFIX = ".report.json"
 REJECTS_SUFFIX = ".rejects.csv"
 UNKNOWN_DATASET = "_unknown"
+# The folder of a key with no dataset folder whose `error/_unknown/<name>` would not fit.
+UNKNOWN_LONG = "_"
+MAX_KEY_BYTES = 1024
 # Zero-byte objects named like these are markers tools leave (`_SUCCESS`, `.keep`), not data.
 MARKER_NAMES = re.compile(r"(^|/)[_.][^/]*$")
 
@@ -63,13 +96,27 @@ def incoming_key(dataset: str, rest: str) -> str:
     return f"{INCOMING}{dataset}/{rest}"
 
 
-def report_key(data_key: str) -> str:
-    """The report written beside an object (`error/orders/x.csv` -> `...x.csv.report.json`)."""
-    return data_key + REPORT_SUFFIX
+def key_bytes(key: str) -> int:
+    """A key's length as S3 counts it: bytes of UTF-8."""
+    return len(key.encode("utf-8"))
 
 
-def is_report(key: str) -> bool:
-    return key.endswith(REPORT_SUFFIX)
+def dataset_folder(dataset: str) -> str:
+    """A dataset folder's name in the zones the layout names by path: as it is, or with one more
+    `_` when it begins with `_`, so that no dataset folder is `_unknown` or a region of the layout."""
+    return f"_{dataset}" if dataset.startswith("_") else dataset
+
+
+def _fit(key: str, ending: str) -> str:
+    """`key` when S3 takes it; else `<zone>/_long/` + as much of the key as fits + `~` + the
+    SHA-256 of the whole key + `ending`: the same for the same key, distinct for distinct keys
+    unless SHA-256 collides, and in a region no full key reaches."""
+    if key_bytes(key) <= MAX_KEY_BYTES:
+        return key
+    zone, _, name = key.partition("/")
+    head, tail = f"{zone}/{LONG}", f"~{hashlib.sha256(key.encode('utf-8')).hexdigest()}{ending}"
+    room = MAX_KEY_BYTES - key_bytes(head) - key_bytes(tail)
+    return head + name.removesuffix(ending).encode("utf-8")[:room].decode("utf-8", "ignore") + tail
 
 
 def manifest_key(batch_id: str) -> str:
@@ -88,25 +135,41 @@ def parquet_prefix(dataset: str) -> str:
     return f"{TRANSFORMED}{dataset}/"
 
 
+def quarantine_prefixes(dataset: str) -> list[str]:
+    """Where the quarantined copies of a dataset's uploads are: `error/<folder>/`; for `_unknown`,
+    also those of keys that had no dataset folder (`error/_unknown/`, `error/_/`)."""
+    loose = [f"{ERROR}{UNKNOWN_DATASET}/", f"{ERROR}{UNKNOWN_LONG}/"] if dataset == UNKNOWN_DATASET else []
+    return [f"{ERROR}{dataset_folder(dataset)}/", *loose]
+
+
 @dataclass(frozen=True)
 class Upload:
-    """An `incoming/` key split into its dataset and the path below the dataset folder.
+    """An `incoming/` key split into its dataset, the path below the dataset folder, and the
+    folder that stands for its dataset in `error/` and `reports/`.
 
     A key with no dataset folder (`incoming/x.csv`, `incoming//x.csv`) gets the `_unknown`
-    dataset, so it still has a place in every zone.
+    dataset, so it still has a place in every zone; its folder is `_unknown` (`_` when
+    `error/_unknown/<name>` would be over 1,024 bytes), which no dataset folder becomes.
     """
 
     key: str
     dataset: str
     rest: str
+    folder: str
 
     @classmethod
     def parse(cls, key: str) -> Upload:
         body = key[len(INCOMING):] if key.startswith(INCOMING) else key
         dataset, sep, rest = body.partition("/")
         if not sep or not dataset:
-            return cls(key=key, dataset=UNKNOWN_DATASET, rest=body)
-        return cls(key=key, dataset=dataset, rest=rest)
+            fits = key_bytes(f"{ERROR}{UNKNOWN_DATASET}/{body}") <= MAX_KEY_BYTES
+            return cls(key=key, dataset=UNKNOWN_DATASET, rest=body, folder=UNKNOWN_DATASET if fits else UNKNOWN_LONG)
+        return cls(key=key, dataset=dataset, rest=rest, folder=dataset_folder(dataset))
+
+    @property
+    def path(self) -> str:
+        """`<folder>/<rest>`: one-to-one with the key, and never in a region of the layout."""
+        return f"{self.folder}/{self.rest}"
 
     @property
     def is_folder_marker(self) -> bool:
@@ -124,17 +187,41 @@ class Upload:
 
     @property
     def error_key(self) -> str:
-        return f"{ERROR}{self.dataset}/{self.rest}"
+        """The quarantined copy, `error/<path>`: shorter than the upload key, and the way back
+        (`Quarantined`) is exact."""
+        return f"{ERROR}{self.path}"
+
+    @property
+    def error_report_key(self) -> str:
+        """The report of the quarantined copy (rejected, or a step failed):
+        `error/_reports/<path>.report.json`."""
+        return _fit(f"{ERROR_REPORTS}{self.path}{REPORT_SUFFIX}", REPORT_SUFFIX)
 
     @property
     def rejects_key(self) -> str:
-        """`day.csv.gz` -> `error/<dataset>/day.rejects.csv` (rejects are never compressed)."""
-        return self.error_key.removesuffix(".gz").removesuffix(".csv") + REJECTS_SUFFIX
+        """The bad rows of a split file, `error/_rejects/<path>.rejects.csv`, named from the whole
+        path (`day.csv` and `day.csv.gz` have their own); never compressed."""
+        return _fit(f"{REJECTS}{self.path}{REJECTS_SUFFIX}", REJECTS_SUFFIX)
+
+    @property
+    def rejects_report_key(self) -> str:
+        """The report of a split file, beside its rejects: `error/_rejects/<path>.rejects.csv.report.json`."""
+        return _fit(f"{REJECTS}{self.path}{REJECTS_SUFFIX}{REPORT_SUFFIX}", REPORT_SUFFIX)
 
     @property
     def accepted_report_key(self) -> str:
-        """The report of a file that goes on to staging: `reports/<dataset>/<rest>.report.json`."""
-        return report_key(f"{REPORTS}{self.dataset}/{self.rest}")
+        """The report of a file that goes on to staging: `reports/<path>.report.json`."""
+        return _fit(f"{REPORTS}{self.path}{REPORT_SUFFIX}", REPORT_SUFFIX)
+
+    def derived_keys(self) -> dict[str, str]:
+        """The keys named by this upload's path, by kind (the history's also take a stamp)."""
+        return {"error": self.error_key, "error_report": self.error_report_key, "rejects": self.rejects_key,
+                "rejects_report": self.rejects_report_key, "accepted_report": self.accepted_report_key}
+
+    def history_report_key(self, stamp: str) -> str:
+        """Where `etl-local reprocess` keeps a quarantined file's report, or its record of a
+        version sent back: `reports/_history/<path>/<stamp>.report.json`, the stamp %-escaped (no `/`)."""
+        return _fit(f"{HISTORY}{self.path}/{quote(stamp, safe='+=')}{REPORT_SUFFIX}", REPORT_SUFFIX)
 
     @property
     def source_id(self) -> str:
@@ -170,29 +257,53 @@ def _digest(text: str) -> str:
 
 @dataclass(frozen=True)
 class Quarantined:
-    """An object in `error/<dataset>/<rest>`: where it goes back to, and where its report is archived."""
+    """A quarantined copy, `error/<path>`: the upload it came from, exactly, and where its report
+    is and is archived. Only keys the layout gives quarantined copies parse: not a report,
+    rejects or `_long/` name (a region), nor a key no upload maps to."""
 
     key: str
-    dataset: str
-    rest: str
+    upload: Upload
 
     @classmethod
     def parse(cls, key: str) -> Quarantined:
         if not key.startswith(ERROR):
             raise ValueError(f"{key!r} is not under {ERROR}")
-        dataset, _, rest = key[len(ERROR):].partition("/")
-        return cls(key=key, dataset=dataset, rest=rest)
+        folder, _, rest = key[len(ERROR):].partition("/")
+        if folder in (UNKNOWN_DATASET, UNKNOWN_LONG):
+            upload = Upload.parse(f"{INCOMING}{rest}")
+        else:
+            upload = Upload.parse(incoming_key(folder[1:] if folder.startswith("__") else folder, rest))
+        if upload.error_key != key:
+            raise ValueError(f"{key!r} is not a quarantined copy of an upload (a report, rejects or other "
+                             f"object of the layout's own, or a key the pipeline never writes)")
+        return cls(key=key, upload=upload)
+
+    @property
+    def dataset(self) -> str:
+        return self.upload.dataset
+
+    @property
+    def rest(self) -> str:
+        return self.upload.rest
 
     @property
     def incoming_key(self) -> str:
-        """`error/<dataset>/<rest>` goes back to `incoming/<dataset>/<rest>`; `_unknown` files too
-        (they were loose in `incoming/`, and a dataset folder named `_unknown` has no contract)."""
-        return incoming_key(self.dataset, self.rest)
+        """The upload's key, exactly: `error/orders/x.csv` -> `incoming/orders/x.csv`,
+        `error/__x/y.csv` -> `incoming/_x/y.csv`, `error/_unknown/z.csv` -> `incoming/z.csv`."""
+        return self.upload.key
 
     @property
     def report_key(self) -> str:
-        return report_key(self.key)
+        return self.upload.error_report_key
 
     def history_report_key(self, stamp: str) -> str:
-        """Where the report of a reprocessed file is kept: `reports/<dataset>/history/<name>.<stamp>.report.json`."""
-        return report_key(f"{REPORTS}{self.dataset}/{HISTORY}{self.rest}.{stamp}")
+        return self.upload.history_report_key(stamp)
+
+
+def is_quarantined(key: str) -> bool:
+    """Whether `key` is a quarantined copy (`Quarantined.parse` takes it)."""
+    try:
+        Quarantined.parse(key)
+    except ValueError:
+        return False
+    return True

@@ -34,6 +34,7 @@ class Reason(StrEnum):
     """Why a file, or a value in it, was refused; docs/report.md says what each one means."""
 
     # file level, roughly in the order the validator meets them
+    FOLDER_KEY = "folder_key"
     UNKNOWN_DATASET = "unknown_dataset"
     CONTRACT_INVALID = "contract_invalid"
     FILE_TOO_LARGE = "file_too_large"

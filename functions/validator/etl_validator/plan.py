@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from etl_common.layout import Upload, parquet_prefix, report_key, s3_uri
+from etl_common.layout import Upload, parquet_prefix, s3_uri
 from etl_common.messages import JobArguments, MoveRequest, ObjectVersion, Plan
 from etl_common.vocabulary import Outcome, Reason, Verdict
 
@@ -44,16 +44,17 @@ def plan_object(s3: Any, source: ObjectVersion, contracts_dir: Path) -> Plan:
     `contracts_dir`), write its report and, within the contract's error threshold, its staged
     and rejected parts; return the plan for the rest of the pipeline.
 
-    `source.key` is the decoded key; without a `version_id` the latest version is read. Folder
-    and zero-byte markers are ignored (no report). Whatever the object holds, the outcome is a
-    plan with a reason code; only infrastructure faults (S3 errors) raise.
+    `source.key` is the decoded key; without a `version_id` the latest version is read. Empty
+    folder markers (a key ending in `/`) and zero-byte markers are ignored (no report); bytes under
+    a folder key are rejected (`folder_key`), never ignored. Whatever the object holds, the
+    outcome is a plan with a reason code; only infrastructure faults (S3 errors) raise.
     """
     upload = Upload.parse(source.key)
-    if upload.is_folder_marker:
-        return _ignored(source, upload, "folder marker")
     clock, bucket = Clock(), Bucket(s3, source.bucket)
     with clock.phase("head"):
         stored = bucket.head(source)
+    if stored.size == 0 and upload.is_folder_marker:
+        return _ignored(stored.version, upload, "folder marker", size=0)
     if stored.size == 0 and upload.is_marker_name():
         return _ignored(stored.version, upload, "zero-byte marker object", size=0)
     staged_key = upload.staged_key(stored.version.version_id)
@@ -94,6 +95,12 @@ def _validate(bucket: Bucket, stored: StoredObject, upload: Upload, staged_key: 
               contracts_dir: Path) -> tuple[Contract | None, Reading, StagedWriter | None]:
     """The dataset's contract, what reading the object against it found, and, when the file
     goes on, its staged form (written as it was read); no usable contract is a rejection too."""
+    if upload.is_folder_marker:
+        reading = Reading()
+        reading.report.add_file("file.key", Reason.FOLDER_KEY,
+                                f"{stored.size} bytes under a key ending in '/', which S3 consoles and tools "
+                                f"show as a folder, not a file: upload the data under a file name")
+        return None, reading, None
     try:
         contract = find_contract(contracts_dir, upload.dataset)
     except ContractError as exc:
@@ -133,11 +140,11 @@ def _within_threshold(contract: Contract, reading: Reading) -> bool:
 
 
 def _report_key(upload: Upload, valid: bool, split: bool) -> str:
-    """Beside the file's bad data: its rejects when split, the quarantined file when rejected;
-    under reports/ when the whole file goes on."""
+    """Beside the file's rejects when split, in error/_reports/ when it is rejected, under
+    reports/ when the whole file goes on (etl_common.layout)."""
     if split:
-        return report_key(upload.rejects_key)
-    return upload.accepted_report_key if valid else report_key(upload.error_key)
+        return upload.rejects_report_key
+    return upload.accepted_report_key if valid else upload.error_report_key
 
 
 def _onward(bucket: Bucket, version: ObjectVersion, upload: Upload, contract: Contract,
