@@ -6,6 +6,7 @@ the patched internals; tests/infra/test_seams.py runs it.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -383,6 +384,7 @@ def install_key_limit() -> None:
     def limited(original: Callable[..., Any], parameter: str) -> Callable[..., Any]:
         signature = inspect.signature(original)
 
+        @functools.wraps(original)  # its signature stays the original's, for check()
         def write(self: Any, *args: Any, **kwargs: Any) -> Any:
             key = signature.bind(self, *args, **kwargs).arguments[parameter]
             if len(str(key).encode("utf-8", "surrogatepass")) > KEY_LIMIT:
